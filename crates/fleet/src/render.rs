@@ -1,0 +1,310 @@
+//! Turning simulated facts into DSS JSON text: timestamps, uuids, strings and the envelope.
+//!
+//! Everything is written by hand into one `String` per event (no serde) because the emulator
+//! pre-encodes millions of events and the text must be byte-for-byte deterministic.
+
+use std::fmt::Write as _;
+
+use dss_lake_schema::Table;
+use rand::Rng;
+
+/// One generated DSS event: the fields a subscription filters on, and its JSON text.
+///
+/// The payload is kept pre-rendered except for `seq`, which belongs to the subscription that
+/// delivers the event, so one event can be sent on several streams with different numbers.
+#[derive(Debug, Clone)]
+pub struct GeneratedEvent {
+    /// The DSS event type (one of the five event tables).
+    pub table: Table,
+    /// `metadata.oem_model` of the device.
+    pub oem_model: String,
+    /// `metadata.dsn` of the device.
+    pub dsn: String,
+    /// `metadata.property_name`, for datapoint and datapointack events only.
+    pub property_name: Option<String>,
+    /// The virtual time of the event, microseconds since the epoch (UTC).
+    pub time_micros: i64,
+    /// The payload after the seq digits: `","metadata":{…},"<body>":{…}}`.
+    tail: String,
+}
+
+impl GeneratedEvent {
+    pub(crate) fn new(head: &Head<'_>, time_micros: i64, tail: String) -> GeneratedEvent {
+        GeneratedEvent {
+            table: head.table,
+            oem_model: head.oem_model.to_owned(),
+            dsn: head.dsn.to_owned(),
+            property_name: head.property.map(|p| p.name.to_owned()),
+            time_micros,
+            tail,
+        }
+    }
+
+    /// Appends the event's JSON object (the DSS envelope) to `out`, with `"seq":"<seq>"`.
+    pub fn write_payload(&self, seq: u64, out: &mut String) {
+        out.reserve(self.tail.len() + 32);
+        out.push_str("{\"seq\":\"");
+        write!(out, "{seq}").expect("writing to a String cannot fail");
+        out.push_str(&self.tail);
+    }
+
+    /// The event's JSON object with `"seq":"<seq>"`.
+    pub fn payload(&self, seq: u64) -> String {
+        let mut out = String::with_capacity(self.tail.len() + 32);
+        self.write_payload(seq, &mut out);
+        out
+    }
+}
+
+/// The metadata of a datapoint's property, as the envelope names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PropertyMeta {
+    pub(crate) name: &'static str,
+    pub(crate) display_name: &'static str,
+    pub(crate) base_type: &'static str,
+}
+
+/// What the envelope says about an event, before its body.
+#[derive(Debug)]
+pub(crate) struct Head<'a> {
+    pub(crate) table: Table,
+    pub(crate) oem_id: &'a str,
+    pub(crate) oem_model: &'a str,
+    pub(crate) dsn: &'a str,
+    pub(crate) property: Option<PropertyMeta>,
+    /// The JSON text of `resource_tags`, e.g. `[]` or `["site:berlin"]`.
+    pub(crate) resource_tags: &'a str,
+}
+
+/// Writes the fields of the event body, comma-separated, after the envelope metadata.
+#[derive(Debug)]
+pub(crate) struct Body {
+    out: String,
+    first: bool,
+}
+
+impl Body {
+    /// Starts the tail of a payload: the rest of the seq string, the metadata, the body key.
+    pub(crate) fn start(head: &Head<'_>) -> Body {
+        let mut out = String::with_capacity(640);
+        out.push_str("\",\"metadata\":{\"oem_id\":");
+        push_json_str(&mut out, head.oem_id);
+        out.push_str(",\"oem_model\":");
+        push_json_str(&mut out, head.oem_model);
+        out.push_str(",\"dsn\":");
+        push_json_str(&mut out, head.dsn);
+        if let Some(p) = head.property {
+            out.push_str(",\"property_name\":");
+            push_json_str(&mut out, p.name);
+            out.push_str(",\"display_name\":");
+            push_json_str(&mut out, p.display_name);
+            out.push_str(",\"base_type\":");
+            push_json_str(&mut out, p.base_type);
+        }
+        out.push_str(",\"resource_tags\":");
+        out.push_str(head.resource_tags);
+        out.push_str(",\"event_type\":\"");
+        out.push_str(head.table.dir_name());
+        out.push_str("\"},\"");
+        out.push_str(
+            head.table
+                .body_key()
+                .expect("events are generated for event tables only"),
+        );
+        out.push_str("\":{");
+        Body { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+
+    pub(crate) fn str(&mut self, key: &str, value: &str) -> &mut Body {
+        self.key(key);
+        push_json_str(&mut self.out, value);
+        self
+    }
+
+    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Body {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// A field whose value is already JSON text (a number, `null`, an object).
+    pub(crate) fn raw(&mut self, key: &str, json: &str) -> &mut Body {
+        self.key(key);
+        self.out.push_str(json);
+        self
+    }
+
+    pub(crate) fn bool(&mut self, key: &str, value: bool) -> &mut Body {
+        self.raw(key, if value { "true" } else { "false" })
+    }
+
+    pub(crate) fn int(&mut self, key: &str, value: i64) -> &mut Body {
+        self.key(key);
+        write!(self.out, "{value}").expect("writing to a String cannot fail");
+        self
+    }
+
+    pub(crate) fn time(&mut self, key: &str, time: Stamp) -> &mut Body {
+        self.key(key);
+        self.out.push('"');
+        write_timestamp(time.micros, time.millis, &mut self.out);
+        self.out.push('"');
+        self
+    }
+
+    pub(crate) fn opt_time(&mut self, key: &str, time: Option<Stamp>) -> &mut Body {
+        match time {
+            Some(t) => self.time(key, t),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// Closes the body and the envelope.
+    pub(crate) fn finish(mut self) -> String {
+        self.out.push_str("}}");
+        self.out
+    }
+}
+
+/// A timestamp and whether it is written with a millisecond fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) micros: i64,
+    pub(crate) millis: bool,
+}
+
+/// Appends `s` as a JSON string literal (quoted and escaped).
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail");
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends `micros` (since the epoch, UTC) as ISO-8601, e.g. `2026-11-24T10:25:14Z`, or with
+/// `millis` as `2026-11-24T10:25:14.123Z`. The fraction is truncated, never rounded.
+pub fn write_timestamp(micros: i64, millis: bool, out: &mut String) {
+    let secs = micros.div_euclid(1_000_000);
+    let (days, second_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60,
+    );
+    write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}").expect("String write");
+    if millis {
+        write!(out, ".{:03}", micros.rem_euclid(1_000_000) / 1000).expect("String write");
+    }
+    out.push('Z');
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// A random (version 4) uuid in lowercase hex, as DSS writes ids and user uuids.
+pub(crate) fn uuid(rng: &mut impl Rng) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        write!(out, "{b:02x}").expect("writing to a String cannot fail");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(micros: i64, millis: bool) -> String {
+        let mut s = String::new();
+        write_timestamp(micros, millis, &mut s);
+        s
+    }
+
+    #[test]
+    fn timestamps_are_iso_8601_utc() {
+        assert_eq!(ts(0, false), "1970-01-01T00:00:00Z");
+        let day = days_from_civil(2026, 11, 24) * 86_400_000_000;
+        assert_eq!(ts(day, false), "2026-11-24T00:00:00Z");
+        let t = day + (10 * 3600 + 25 * 60 + 14) * 1_000_000 + 123_999;
+        assert_eq!(ts(t, true), "2026-11-24T10:25:14.123Z");
+        assert_eq!(
+            ts(days_from_civil(2028, 2, 29) * 86_400_000_000, false),
+            "2028-02-29T00:00:00Z"
+        );
+        assert_eq!(ts(-1_000_000, false), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_json() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a\"b\\c\nd\u{1}é|Z");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é|Z""#);
+    }
+}
