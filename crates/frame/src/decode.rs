@@ -1,0 +1,120 @@
+//! [`FrameDecoder`]: the hot path from one WebSocket text message to an [`Event`].
+//!
+//! The decoder owns every buffer it needs (the padded copy simd-json parses in place, simd-json's
+//! stage buffers, the tape and a scratch string for re-serialised JSON) and reuses them, so a
+//! steady stream of frames allocates nothing once the buffers have grown to the largest frame.
+
+use simd_json::{Buffers, INPUT_PADDING, Tape, fill_tape_padded};
+
+use crate::event::Body;
+use crate::extract::{Spans, extract_event};
+use crate::framing::{Split, split_message};
+use crate::json::TapeRef;
+use crate::{DecodeError, Event, Rejected};
+
+/// A decoded message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame<'a> {
+    /// `1|Z`: answer with a text `Z`.
+    Heartbeat,
+    Event(Event<'a>),
+}
+
+/// Decodes DSS messages one at a time; reuse one per connection (or per thread).
+pub struct FrameDecoder {
+    input: Vec<u8>,
+    buffers: Buffers,
+    tape: Tape<'static>,
+    scratch: String,
+}
+
+impl std::fmt::Debug for FrameDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // simd-json's buffers have no Debug; their sizes are what matters when debugging.
+        f.debug_struct("FrameDecoder")
+            .field("input_capacity", &self.input.capacity())
+            .field("tape_capacity", &self.tape.0.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Typical DSS frames are under 1 KiB; buffers grow on demand past this.
+const INITIAL_CAPACITY: usize = 4096;
+
+impl FrameDecoder {
+    pub fn new() -> Self {
+        FrameDecoder {
+            input: Vec::with_capacity(INITIAL_CAPACITY + INPUT_PADDING),
+            buffers: Buffers::new(INITIAL_CAPACITY),
+            tape: Tape::null().reset(),
+            scratch: String::with_capacity(INITIAL_CAPACITY),
+        }
+    }
+
+    /// Decodes one WebSocket text message (`<LEN>|<payload>`).
+    ///
+    /// The event borrows from the decoder until the next call. On failure the raw message comes
+    /// back with the reason, for quarantine.
+    pub fn decode_message<'a, 'm>(&'a mut self, message: &'m str) -> Result<Frame<'a>, Rejected<'m>> {
+        let reject = |error| Rejected { raw: message, error };
+        match split_message(message).map_err(reject)? {
+            Split::Heartbeat => Ok(Frame::Heartbeat),
+            Split::Payload {
+                json,
+                length_matches,
+            } => {
+                let mut event = self.decode_payload(json).map_err(reject)?;
+                event.length_matches = length_matches;
+                Ok(Frame::Event(event))
+            }
+        }
+    }
+
+    /// Decodes one bare JSON event (no `LEN|` prefix), as found in archives and NDJSON files.
+    pub fn decode_payload<'a>(&'a mut self, json: &str) -> Result<Event<'a>, DecodeError> {
+        let FrameDecoder {
+            input,
+            buffers,
+            tape,
+            scratch,
+        } = self;
+        input.clear();
+        input.extend_from_slice(json.as_bytes());
+        input.resize(json.len() + INPUT_PADDING, 0);
+        scratch.clear();
+
+        // The tape's allocation is kept across frames; only its lifetime changes.
+        let mut parsed: Tape<'a> = std::mem::replace(tape, Tape::null().reset()).reset();
+        let result = match fill_tape_padded(input, json.len(), buffers, &mut parsed) {
+            Ok(()) => extract_event(TapeRef(&parsed.0), scratch),
+            Err(e) => Err(DecodeError::from_simd(&e)),
+        };
+        *tape = parsed.reset();
+        let (event, spans) = result?;
+        Ok(attach_json(event, spans, scratch))
+    }
+
+    /// Decodes an already parsed `serde_json::Value` through the same extractor and builders.
+    /// This is the benchmark's baseline and the property tests' second opinion, not a fast path.
+    pub fn decode_value<'a>(&'a mut self, value: &'a serde_json::Value) -> Result<Event<'a>, DecodeError> {
+        self.scratch.clear();
+        let (event, spans) = extract_event(value, &mut self.scratch)?;
+        Ok(attach_json(event, spans, &self.scratch))
+    }
+}
+
+fn attach_json<'a>(mut event: Event<'a>, spans: Spans, scratch: &'a str) -> Event<'a> {
+    let text = |span: Option<std::ops::Range<usize>>| span.map(|r| &scratch[r]);
+    event.extra_json = text(spans.extra_json);
+    if let Body::Datapoint(d) | Body::Datapointack(d, _) = &mut event.body {
+        d.value_json = text(spans.value_json);
+        d.metadata_json = text(spans.metadata_json);
+    }
+    event
+}

@@ -1,0 +1,110 @@
+//! `<LEN>|<PAYLOAD>` framing, exactly as the protocol note says: split at the FIRST `|`; a
+//! heartbeat is a payload of exactly `Z`; `LEN` may count UTF-8 bytes or UTF-16 code units.
+//!
+//! The reference clients' `includes('|Z')` and `split('|')` are the bugs this module exists not
+//! to have: a `|` or `|Z` inside a JSON string is data.
+
+use crate::DecodeError;
+
+/// The frame's `LEN` is capped so that a hostile prefix cannot overflow anything.
+const MAX_LEN_DIGITS: usize = 10;
+
+/// One message split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split<'m> {
+    Heartbeat,
+    Payload {
+        json: &'m str,
+        /// False when `LEN` matches neither the UTF-8 nor the UTF-16 length of the payload.
+        length_matches: bool,
+    },
+}
+
+/// Splits one WebSocket text message.
+pub fn split_message(message: &str) -> Result<Split<'_>, DecodeError> {
+    let Some(bar) = message.as_bytes().iter().position(|&b| b == b'|') else {
+        return Err(DecodeError::BadPrefix {
+            reason: "no `|` after the length",
+        });
+    };
+    let (len_text, payload) = (&message[..bar], &message[bar + 1..]);
+    if len_text.is_empty() {
+        return Err(DecodeError::BadPrefix {
+            reason: "empty length",
+        });
+    }
+    if len_text.len() > MAX_LEN_DIGITS || !len_text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecodeError::BadPrefix {
+            reason: "length is not a decimal number",
+        });
+    }
+    if payload == "Z" {
+        return Ok(Split::Heartbeat);
+    }
+    // Ten digits always fit in a u64.
+    let declared: u64 = len_text.parse().unwrap_or(u64::MAX);
+    Ok(Split::Payload {
+        json: payload,
+        length_matches: length_matches(declared, payload),
+    })
+}
+
+fn length_matches(declared: u64, payload: &str) -> bool {
+    declared == payload.len() as u64
+        // Only count UTF-16 units when the cheap byte check failed.
+        || declared == payload.encode_utf16().count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_is_exactly_payload_z() {
+        assert_eq!(split_message("1|Z"), Ok(Split::Heartbeat));
+        assert!(matches!(
+            split_message("3|\"Z\""),
+            Ok(Split::Payload { json: "\"Z\"", .. })
+        ));
+        assert!(matches!(
+            split_message("2|ZZ"),
+            Ok(Split::Payload { .. })
+        ));
+    }
+
+    #[test]
+    fn splits_at_the_first_bar_only() {
+        let payload = r#"{"v":"a|Z|b"}"#;
+        let message = format!("{}|{payload}", payload.len());
+        assert_eq!(
+            split_message(&message),
+            Ok(Split::Payload {
+                json: payload,
+                length_matches: true
+            })
+        );
+    }
+
+    #[test]
+    fn length_may_count_bytes_or_utf16_units() {
+        let payload = r#"{"v":"é😀"}"#; // 14 bytes, 11 UTF-16 units, 10 chars
+        for (len, matches) in [(14, true), (11, true), (10, false)] {
+            let Split::Payload { length_matches, .. } =
+                split_message(&format!("{len}|{payload}")).unwrap()
+            else {
+                panic!("not a payload")
+            };
+            assert_eq!(length_matches, matches, "LEN {len}");
+        }
+    }
+
+    #[test]
+    fn malformed_prefixes_are_refused() {
+        for bad in ["Z", "", "|Z", "x|{}", "-1|{}", " 1|Z", "99999999999|{}"] {
+            assert!(
+                matches!(split_message(bad), Err(DecodeError::BadPrefix { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Where the lake's files live, and which files readers must ignore.
+//!
+//! ```text
+//! <lake>/<table>/date=YYYY-MM-DD/<stream>-<first seq>-<last seq>.parquet   committed data
+//! <lake>/<table>/date=YYYY-MM-DD/_<anything>                               in-flight, never read
+//! <lake>/_checkpoints/<stream>.json                                        highest committed seq
+//! ```
+//!
+//! A file's name says what it holds, so replaying the same events after a crash rewrites the same
+//! file instead of adding a second one (as Kafka Connect's S3 sink does).
+
+use std::path::{Path, PathBuf};
+
+use crate::{StreamName, Table};
+
+/// The extension of committed data files.
+pub const PARQUET_EXTENSION: &str = "parquet";
+/// The folder holding per-stream checkpoints, under the lake root.
+pub const CHECKPOINT_DIR: &str = "_checkpoints";
+
+/// The folder of one table.
+pub fn table_dir(lake: &Path, table: Table) -> PathBuf {
+    lake.join(table.dir_name())
+}
+
+/// The Hive partition folder name for a UTC day, e.g. `date=2026-11-24`.
+pub fn date_partition(days_since_epoch: i32) -> String {
+    let (y, m, d) = civil_from_days(days_since_epoch);
+    format!("date={y:04}-{m:02}-{d:02}")
+}
+
+/// The committed file name of a batch from `stream` holding `first_seq..=last_seq`.
+///
+/// Sequence numbers are zero-padded so that names sort in `seq` order. Quarantine and gaps files
+/// carry the range of the frames they cover, or (without a seq) a caller-chosen counter.
+pub fn data_file_name(stream: &StreamName, first_seq: u64, last_seq: u64) -> String {
+    format!("{stream}-{first_seq:020}-{last_seq:020}.{PARQUET_EXTENSION}")
+}
+
+/// The name a file is written under before it is committed: hidden from every reader.
+pub fn in_flight_name(final_name: &str) -> String {
+    format!("_inflight.{final_name}")
+}
+
+/// True when readers must skip `file_name`: in-flight, hidden, or not Parquet.
+pub fn is_hidden(file_name: &str) -> bool {
+    file_name.starts_with(['_', '.'])
+        || !file_name.ends_with(&format!(".{PARQUET_EXTENSION}"))
+}
+
+/// The checkpoint file of a stream.
+pub fn checkpoint_path(lake: &Path, stream: &StreamName) -> PathBuf {
+    lake.join(CHECKPOINT_DIR).join(format!("{stream}.json"))
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): Howard Hinnant's algorithm,
+/// exact for every `i32` day.
+pub fn civil_from_days(days: i32) -> (i32, u32, u32) {
+    let z = i64::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, m, d)
+}
+
+/// The inverse of [`civil_from_days`].
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_names_are_hive_dates() {
+        assert_eq!(date_partition(0), "date=1970-01-01");
+        assert_eq!(date_partition(20_416), "date=2025-11-24");
+        assert_eq!(date_partition(-1), "date=1969-12-31");
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), i64::from(days));
+        }
+    }
+
+    #[test]
+    fn file_names_sort_by_seq_and_in_flight_ones_are_hidden() {
+        let s = StreamName::parse("freezers").unwrap();
+        let a = data_file_name(&s, 9, 10);
+        let b = data_file_name(&s, 11, 200);
+        assert!(a < b);
+        assert!(!is_hidden(&a));
+        assert!(is_hidden(&in_flight_name(&a)));
+        assert!(is_hidden(".DS_Store"));
+    }
+}

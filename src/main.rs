@@ -1,0 +1,27 @@
+//! `dss-lake`: the command line. Each subcommand lives in its own module under `src/cmd/` and
+//! only parses flags into the library crates' configs; the work happens in `crates/`.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Turns the Ayla Datastream Service (DSS) into an analytics lake of Parquet files with SQL on top.
+#[derive(Debug, Parser)]
+#[command(name = "dss-lake", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a sample of generated DSS frames (the deterministic corpus used by tests and benches).
+    Corpus(cmd::corpus::CorpusArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Corpus(args) => cmd::corpus::run(args),
+    }
+}
