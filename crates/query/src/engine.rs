@@ -1,0 +1,203 @@
+//! The DataFusion session over the lake: tables, views, tuning, and the per-query guards.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use dss_lake_schema::{Table, columns};
+use serde::Serialize;
+
+use crate::runtime::QueryRuntime;
+use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
+use crate::{EngineConfig, Metrics, QueryError, guard, views};
+
+/// The SQL engine over one lake. Cheap to clone; all clones share the session, the caches, the
+/// query runtime and the metrics.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    /// The session holding tables and views; each query runs on a copy of its state with a
+    /// memory pool of its own.
+    ctx: SessionContext,
+    pub(crate) config: EngineConfig,
+    pub(crate) runtime: QueryRuntime,
+    pub(crate) metrics: Metrics,
+    catalog: Vec<TableInfo>,
+}
+
+/// A table or view and its columns, as `GET /api/v1/tables` lists them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TableInfo {
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: &'static str,
+    pub columns: Vec<ColumnInfo>,
+}
+
+/// One column of a [`TableInfo`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// The Arrow type, e.g. `Utf8`, `Timestamp(µs, "UTC")`.
+    pub data_type: String,
+    pub nullable: bool,
+}
+
+impl Engine {
+    /// Opens the lake at `config.lake` (creating the folder if it does not exist yet, so a
+    /// server can start before the first file is written) and registers its tables and views.
+    pub async fn open(config: EngineConfig) -> Result<Engine, QueryError> {
+        std::fs::create_dir_all(&config.lake)?;
+        let store = Arc::new(LakeStore::new(&config.lake)?);
+        let threads = config.resolved_threads();
+        let runtime = QueryRuntime::new(threads)?;
+        let ctx = session(&config, store, threads)?;
+        for table in Table::ALL {
+            ctx.register_table(table.dir_name(), listing_table(&ctx, table)?)?;
+        }
+        for (name, sql) in views::VIEWS {
+            ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
+        }
+        let catalog = catalog(&ctx).await?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                ctx,
+                config,
+                runtime,
+                metrics: Metrics::default(),
+                catalog,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The lake's tables (with the `date` partition column) followed by the views.
+    pub fn tables(&self) -> &[TableInfo] {
+        &self.inner.catalog
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Parses, checks and plans `sql` for one query, with a memory pool of its own. Refuses
+    /// anything that is not a read of the lake (see [`crate::guard`]).
+    pub async fn plan(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        let base = self.inner.ctx.state();
+        let dialect = base.config().options().sql_parser.dialect;
+        let statement = base.sql_to_statement(sql, &dialect)?;
+        guard::check_statement(&statement)?;
+        let pool = TrackConsumersPool::new(
+            GreedyMemoryPool::new(self.inner.config.memory_limit.as_usize()),
+            NonZeroUsize::new(3).expect("3 is not zero"),
+        );
+        let runtime_env = RuntimeEnvBuilder::from_runtime_env(base.runtime_env())
+            .with_memory_pool(Arc::new(pool))
+            .build_arc()?;
+        let state = SessionStateBuilder::new_from_existing(base)
+            .with_runtime_env(runtime_env)
+            .build();
+        let plan = state.statement_to_plan(statement).await?;
+        guard::check_plan(&plan)?;
+        Ok(DataFrame::new(state, plan))
+    }
+}
+
+/// The session: a lake-only object store, bounded caches, no spilling, and tuning for this lake.
+fn session(
+    config: &EngineConfig,
+    store: Arc<LakeStore>,
+    threads: usize,
+) -> Result<SessionContext, QueryError> {
+    let caches =
+        CacheManagerConfig::default().with_list_files_cache_ttl(Some(config.list_cache_ttl));
+    let runtime_env = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(LakeRegistry::new(store)))
+        .with_cache_manager(caches)
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
+        .build_arc()?;
+    let partitions = if config.target_partitions > 0 {
+        config.target_partitions
+    } else {
+        threads
+    };
+    let mut session_config = SessionConfig::new()
+        .with_target_partitions(partitions)
+        .with_batch_size(config.batch_size)
+        .with_information_schema(true)
+        .with_collect_statistics(true);
+    let options = session_config.options_mut();
+    // Row-group statistics and the page index let `dsn = ...` and time ranges skip most of a
+    // file: the writer sorts every file by dsn (and property), then event time.
+    options.execution.parquet.pruning = true;
+    options.execution.parquet.enable_page_index = true;
+    // Evaluate filters while decoding, so the wide text columns (value_json, metadata_json) of
+    // rows a filter rejects are never decoded; reorder to run the cheapest filter first.
+    options.execution.parquet.pushdown_filters = true;
+    options.execution.parquet.reorder_filters = true;
+    let state = SessionStateBuilder::new()
+        .with_config(session_config)
+        .with_runtime_env(runtime_env)
+        .with_default_features()
+        .build();
+    Ok(SessionContext::new_with_state(state))
+}
+
+/// One table: Parquet files under `<lake>/<table>/`, the schema from the contract (never
+/// inferred), `date` as a Hive partition column so `WHERE date = ...` skips folders.
+fn listing_table(ctx: &SessionContext, table: Table) -> Result<Arc<ListingTable>, QueryError> {
+    let url = ListingTableUrl::parse(format!("{LAKE_URL}{}/", table.dir_name()))?;
+    // The format carries the session's Parquet options (pushdown, page index); a bare
+    // `ParquetFormat::default()` would silently ignore them.
+    let parquet = ctx.state().default_table_options().parquet;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default().with_options(parquet)))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![(columns::DATE.to_owned(), DataType::Date32)]);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(table.schema());
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+async fn catalog(ctx: &SessionContext) -> Result<Vec<TableInfo>, QueryError> {
+    let mut out = Vec::new();
+    let names = Table::ALL
+        .iter()
+        .map(|t| (t.dir_name(), "table"))
+        .chain(views::VIEWS.iter().map(|(name, _)| (*name, "view")));
+    for (name, kind) in names {
+        let schema = ctx.table_provider(name).await?.schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| ColumnInfo {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect();
+        out.push(TableInfo {
+            name: name.to_owned(),
+            kind,
+            columns,
+        });
+    }
+    Ok(out)
+}
