@@ -64,6 +64,18 @@ fn frame_len_is_the_utf8_byte_length() {
 }
 
 #[test]
+fn an_event_frames_itself_like_frame_of_its_payload() {
+    let mut fleet = Fleet::new(FleetConfig::default());
+    for seq in [0, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
+        let event = fleet.next_event();
+        let mut out = String::from("prefix");
+        event.write_frame(seq, &mut out);
+        assert_eq!(out, format!("prefix{}", frame(&event.payload(seq))));
+        assert_eq!(event.payload_len(seq), event.payload(seq).len());
+    }
+}
+
+#[test]
 fn the_type_mix_is_mostly_datapoints_with_every_type_present() {
     let events = parsed(1, N);
     let mut counts: HashMap<String, usize> = HashMap::new();
