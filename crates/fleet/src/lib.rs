@@ -89,12 +89,11 @@ pub fn corpus(seed: u64, count: usize) -> Vec<String> {
         seed,
         ..FleetConfig::default()
     });
-    let mut payload = String::with_capacity(1024);
     (1..=count as u64)
         .map(|seq| {
-            payload.clear();
-            fleet.next_event().write_payload(seq, &mut payload);
-            frame(&payload)
+            let mut out = String::new();
+            fleet.next_event().write_frame(seq, &mut out);
+            out
         })
         .collect()
 }
