@@ -31,7 +31,7 @@ mod render;
 mod twins;
 
 pub use fleet::Fleet;
-pub use render::{GeneratedEvent, write_timestamp};
+pub use render::{GeneratedEvent, parse_timestamp, write_timestamp};
 
 /// The shape of the simulated fleet and its virtual clock.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -236,6 +236,41 @@ pub fn write_timestamp(micros: i64, millis: bool, out: &mut String) {
     out.push('Z');
 }
 
+/// Parses what [`write_timestamp`] writes, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, into microseconds since
+/// the epoch; `None` for anything else (no offsets other than `Z`, at most 6 fraction digits).
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if b.len() < 20 || b[b.len() - 1] != b'Z' || seps.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let digits = &s[r];
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let fraction = &s[19..s.len() - 1];
+    let micros = match fraction.strip_prefix('.') {
+        None if fraction.is_empty() => 0,
+        Some(f) if (1..=6).contains(&f.len()) => {
+            num(20..20 + f.len())? * 10i64.pow(6 - f.len() as u32)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    if civil_from_days(days) != (y, mo, d) {
+        return None; // e.g. February 30th
+    }
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000 + micros)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -306,6 +341,29 @@ mod tests {
             "2028-02-29T00:00:00Z"
         );
         assert_eq!(ts(-1_000_000, false), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn timestamps_parse_back() {
+        for t in [0, 1_795_000_000_123_456, -1_000_000, 1_795_000_000_000_000] {
+            assert_eq!(
+                parse_timestamp(&ts(t, false)),
+                Some(t.div_euclid(1_000_000) * 1_000_000)
+            );
+            assert_eq!(
+                parse_timestamp(&ts(t, true)),
+                Some(t.div_euclid(1000) * 1000)
+            );
+        }
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00.5Z"), Some(500_000));
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-11-24 00:00:00Z",
+            "2026-11-24T00:00:00",
+            "x",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
     }
 
     #[test]
