@@ -17,11 +17,14 @@ struct Cli {
 enum Command {
     /// Print a sample of generated DSS frames (the deterministic corpus used by tests and benches).
     Corpus(cmd::corpus::CorpusArgs),
+    /// Run the DSS emulator: subscriptions REST API and WebSocket streams fed by a simulated fleet.
+    Sim(dss_lake_sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Corpus(args) => cmd::corpus::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
     }
 }
