@@ -51,7 +51,8 @@ pub struct SimArgs {
 
     /// A preset subscription, repeatable: `TYPE[,field=value…]`, e.g.
     /// `datapoint,oem_model=walk-in-freezer,property_name=temp_c`. With neither this nor
-    /// --config, there is one subscription per event type [env: `;`-separated].
+    /// --config, there is one subscription per event type. In the environment variable,
+    /// separate presets with `;`.
     #[arg(
         long = "subscription",
         env = "DSS_LAKE_SIM_SUBSCRIPTIONS",
@@ -88,7 +89,7 @@ pub struct SimArgs {
     #[arg(long, env = "DSS_LAKE_SIM_FAULT_CLOSE_EVERY", default_value_t = 0)]
     pub fault_close_every: u64,
 
-    /// Fault: never send heartbeats.
+    /// Fault: never send heartbeats [default: off].
     #[arg(
         long,
         env = "DSS_LAKE_SIM_FAULT_NO_HEARTBEATS",
@@ -96,7 +97,7 @@ pub struct SimArgs {
     )]
     pub fault_no_heartbeats: bool,
 
-    /// Fault: accept stream connections, then send nothing at all.
+    /// Fault: accept stream connections, then send nothing at all [default: off].
     #[arg(long, env = "DSS_LAKE_SIM_FAULT_STALL", default_value_t = false)]
     pub fault_stall: bool,
 
