@@ -243,6 +243,24 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_adds_presets_before_the_flags() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let toml = "[[subscription]]\nsubscription_type = \"location\"\nname = \"Where\"\n";
+        std::io::Write::write_all(&mut file, toml.as_bytes()).unwrap();
+        let path = file.path().to_str().unwrap().to_owned();
+        let path = path.as_str();
+        let config = parse(&["--config", path, "--subscription", "registration"]).unwrap();
+        let names: Vec<_> = config.presets.iter().map(|p| p.0.name.clone()).collect();
+        assert_eq!(names, [Some("Where".to_owned()), None]);
+        std::io::Write::write_all(&mut file, b"subscription_typo = \"datapoint\"\n").unwrap();
+        let err = parse(&["--config", path]).unwrap_err();
+        assert!(
+            err.contains("invalid config file") && err.contains("subscription_typo"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_flags_are_refused_with_the_flag_named() {
         assert!(parse(&["--rate=0"]).unwrap_err().contains("--rate"));
         assert!(

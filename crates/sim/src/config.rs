@@ -204,8 +204,29 @@ impl Preset {
         })
     }
 
-    /// A preset from a subscription object (as in the REST API, plus `stream_key`).
+    /// A preset from a subscription object (as in the REST API, plus `stream_key`). Unlike the
+    /// REST API, which ignores fields it does not know, a preset refuses them: in a file or a
+    /// flag they are typos.
     pub fn from_json(value: &Value) -> Result<Preset, String> {
+        const FIELDS: [&str; 10] = [
+            "name",
+            "description",
+            "subscription_type",
+            "oem_model",
+            "dsn",
+            "property_name",
+            "client_type",
+            "is_suspended",
+            "batch_size",
+            "stream_key",
+        ];
+        let fields = value.as_object().into_iter().flat_map(|o| o.keys());
+        if let Some(unknown) = fields.into_iter().find(|k| !FIELDS.contains(&k.as_str())) {
+            let expected = FIELDS.join(", ");
+            return Err(format!(
+                "unknown field `{unknown}` (expected one of {expected})"
+            ));
+        }
         let patch =
             Patch::from_json(value, true).map_err(|e| format!("{} {}", e.field, e.message))?;
         if patch.subscription_type.is_none() {
@@ -340,6 +361,18 @@ mod tests {
             Preset::from_toml("listen = 3")
                 .unwrap_err()
                 .contains("listen")
+        );
+        let typo = "[[subscription]]\nsubscription_type = \"location\"\ndns = \"*\"";
+        assert!(
+            Preset::from_toml(typo)
+                .unwrap_err()
+                .contains("unknown field `dns`")
+        );
+        assert!(
+            "location,dns=x"
+                .parse::<Preset>()
+                .unwrap_err()
+                .contains("`dns`")
         );
     }
 
