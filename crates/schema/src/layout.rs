@@ -37,6 +37,34 @@ pub fn data_file_name(stream: &StreamName, first_seq: u64, last_seq: u64) -> Str
     format!("{stream}-{first_seq:020}-{last_seq:020}.{PARQUET_EXTENSION}")
 }
 
+/// The committed file name of quarantine rows, which have no `seq`: named by the stream's commit
+/// number instead.
+pub fn commit_file_name(stream: &StreamName, commit: u64) -> String {
+    format!("{stream}-commit{commit:020}.{PARQUET_EXTENSION}")
+}
+
+/// What a committed file's name says it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRange {
+    /// Rows with `seq` from the first to the last, inclusive.
+    Seq(u64, u64),
+    /// Rows of the stream's commit number n.
+    Commit(u64),
+}
+
+/// Parses a committed file name back into its stream and range; `None` for any other file.
+pub fn parse_file_name(file_name: &str) -> Option<(StreamName, FileRange)> {
+    let stem = file_name.strip_suffix(&format!(".{PARQUET_EXTENSION}"))?;
+    if let Some((stream, commit)) = stem.rsplit_once("-commit") {
+        let commit = commit.parse().ok()?;
+        return Some((StreamName::parse(stream).ok()?, FileRange::Commit(commit)));
+    }
+    let (rest, last) = stem.rsplit_once('-')?;
+    let (stream, first) = rest.rsplit_once('-')?;
+    let range = FileRange::Seq(first.parse().ok()?, last.parse().ok()?);
+    Some((StreamName::parse(stream).ok()?, range))
+}
+
 /// The name a file is written under before it is committed: hidden from every reader.
 pub fn in_flight_name(final_name: &str) -> String {
     format!("_inflight.{final_name}")
@@ -44,8 +72,7 @@ pub fn in_flight_name(final_name: &str) -> String {
 
 /// True when readers must skip `file_name`: in-flight, hidden, or not Parquet.
 pub fn is_hidden(file_name: &str) -> bool {
-    file_name.starts_with(['_', '.'])
-        || !file_name.ends_with(&format!(".{PARQUET_EXTENSION}"))
+    file_name.starts_with(['_', '.']) || !file_name.ends_with(&format!(".{PARQUET_EXTENSION}"))
 }
 
 /// The checkpoint file of a stream.
@@ -107,5 +134,18 @@ mod tests {
         assert!(!is_hidden(&a));
         assert!(is_hidden(&in_flight_name(&a)));
         assert!(is_hidden(".DS_Store"));
+    }
+
+    #[test]
+    fn file_names_parse_back() {
+        let s = StreamName::parse("eu-freezers_2").unwrap();
+        let name = data_file_name(&s, 9, 10);
+        assert_eq!(
+            parse_file_name(&name),
+            Some((s.clone(), FileRange::Seq(9, 10)))
+        );
+        let name = commit_file_name(&s, 7);
+        assert_eq!(parse_file_name(&name), Some((s, FileRange::Commit(7))));
+        assert_eq!(parse_file_name("notes.txt"), None);
     }
 }

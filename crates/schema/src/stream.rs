@@ -41,7 +41,9 @@ impl StreamName {
             return refuse("it is longer than 64 characters");
         }
         if name.starts_with(['_', '-']) {
-            return refuse("it starts with '_' or '-' (readers would take its files for temporary ones)");
+            return refuse(
+                "it starts with '_' or '-' (readers would take its files for temporary ones)",
+            );
         }
         if !name
             .bytes()

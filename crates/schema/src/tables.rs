@@ -63,7 +63,9 @@ impl Table {
 
     /// The table for a DSS `metadata.event_type`, which is also its name.
     pub fn from_event_type(event_type: &str) -> Option<Table> {
-        Table::EVENTS.into_iter().find(|t| t.dir_name() == event_type)
+        Table::EVENTS
+            .into_iter()
+            .find(|t| t.dir_name() == event_type)
     }
 
     /// The table named `name` (as in SQL or on disk).

@@ -1,0 +1,132 @@
+//! [`Lake`]: opens streams for writing. Opening a stream locks it, recovers what a crash left,
+//! reads its checkpoint and starts its writer thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use dss_lake_schema::StreamName;
+
+use crate::checkpoint::{Checkpoint, StreamLock};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{LakeError, Result};
+use crate::policy::FlushPolicy;
+use crate::recover::{Recovery, recover_stream};
+use crate::sink::StreamSink;
+use crate::writer::{Writer, WriterStats};
+
+/// Chunks the queue between a stream's producer and its writer holds: 8 x 4096 rows, a few
+/// seconds of a busy stream and ~20 MB at most. More would only hide a slow disk for longer.
+pub const QUEUE_CHUNKS: usize = 8;
+
+/// The lake's root folder and how its writers behave.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+    policy: FlushPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+/// A stream opened for writing: the producer's sink and the writer thread behind it.
+#[derive(Debug)]
+pub struct StreamWriter {
+    sink: Option<StreamSink>,
+    writer: JoinHandle<Result<Checkpoint>>,
+    stats: Arc<WriterStats>,
+    recovery: Recovery,
+    checkpoint: Checkpoint,
+}
+
+impl Lake {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Lake {
+            root: root.into(),
+            policy: FlushPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_policy(mut self, policy: FlushPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Locks `stream`, cleans up after any crash, and starts its writer.
+    pub fn open_stream(&self, stream: &StreamName) -> Result<StreamWriter> {
+        let lock = StreamLock::acquire(&self.root, stream)?;
+        let checkpoint = Checkpoint::load(&self.root, stream)?;
+        let recovery = recover_stream(&self.root, stream, &checkpoint)?;
+        if !recovery.removed_in_flight.is_empty() || !recovery.rolled_back.is_empty() {
+            tracing::warn!(
+                %stream,
+                in_flight = recovery.removed_in_flight.len(),
+                rolled_back = recovery.rolled_back.len(),
+                "removed the leftovers of an interrupted commit"
+            );
+        }
+        let (queue, receiver) = crossbeam_channel::bounded(QUEUE_CHUNKS);
+        let stats = Arc::new(WriterStats::default());
+        let writer = Writer {
+            lake: self.root.clone(),
+            stream: stream.clone(),
+            policy: self.policy,
+            clock: Arc::clone(&self.clock),
+            checkpoint: checkpoint.clone(),
+            stats: Arc::clone(&stats),
+            _lock: lock,
+        };
+        let writer = std::thread::Builder::new()
+            .name(format!("lake-writer-{stream}"))
+            .spawn(move || writer.run(receiver))
+            .map_err(LakeError::io("spawning the writer of", stream.as_str()))?;
+        Ok(StreamWriter {
+            sink: Some(StreamSink::new(stream.clone(), queue, checkpoint.seq)),
+            writer,
+            stats,
+            recovery,
+            checkpoint,
+        })
+    }
+}
+
+impl StreamWriter {
+    /// The producer's end. Use it from one thread or task.
+    pub fn sink(&mut self) -> &mut StreamSink {
+        self.sink.as_mut().expect("the sink lives until close")
+    }
+
+    /// The checkpoint found when the stream was opened: resume from `seq + 1`.
+    pub fn opened_at(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
+    /// Hands over what is left, waits for the final commit and returns the last checkpoint.
+    pub fn close(mut self) -> Result<Checkpoint> {
+        drop(self.sink.take());
+        match self.writer.join() {
+            Ok(result) => result,
+            Err(_) => Err(LakeError::WriterGone("writer thread panicked".into())),
+        }
+    }
+}

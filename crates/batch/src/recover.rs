@@ -1,0 +1,87 @@
+//! Start-up recovery of one stream: remove what an interrupted commit left behind.
+//!
+//! Two kinds of leftovers: in-flight files (`_inflight.*`, never visible to readers) of a write
+//! that was cut short, and complete files of a commit whose checkpoint never landed (a crash
+//! between rename and checkpoint). Both are deleted; the events they held are above the
+//! checkpoint, so the ingest daemon's resume (`seq_start = checkpoint + 1`) or a re-run import
+//! writes them again, exactly once.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use dss_lake_schema::layout::{self, FileRange};
+use dss_lake_schema::{StreamName, Table};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{LakeError, Result};
+use crate::fsync::sync_dir;
+
+/// What recovery removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub removed_in_flight: Vec<PathBuf>,
+    pub rolled_back: Vec<PathBuf>,
+}
+
+/// Removes `stream`'s leftovers under `lake`. The caller holds the stream's lock.
+pub(crate) fn recover_stream(
+    lake: &Path,
+    stream: &StreamName,
+    checkpoint: &Checkpoint,
+) -> Result<Recovery> {
+    let mut recovery = Recovery::default();
+    for table in Table::ALL {
+        let table_dir = layout::table_dir(lake, table);
+        for partition in list(&table_dir)? {
+            if !partition.is_dir() {
+                continue;
+            }
+            let mut removed_any = false;
+            for file in list(&partition)? {
+                let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let verdict = if let Some(final_name) = name.strip_prefix("_inflight.") {
+                    belongs_to(final_name, stream).then_some(&mut recovery.removed_in_flight)
+                } else {
+                    match layout::parse_file_name(name) {
+                        Some((s, range)) if &s == stream && uncommitted(range, checkpoint) => {
+                            Some(&mut recovery.rolled_back)
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some(list) = verdict {
+                    fs::remove_file(&file).map_err(LakeError::io("removing", &file))?;
+                    list.push(file);
+                    removed_any = true;
+                }
+            }
+            if removed_any {
+                sync_dir(&partition)?;
+            }
+        }
+    }
+    Ok(recovery)
+}
+
+fn belongs_to(final_name: &str, stream: &StreamName) -> bool {
+    layout::parse_file_name(final_name).is_some_and(|(s, _)| &s == stream)
+}
+
+fn uncommitted(range: FileRange, checkpoint: &Checkpoint) -> bool {
+    match range {
+        FileRange::Seq(first, _) => checkpoint.seq.is_none_or(|committed| first > committed),
+        FileRange::Commit(n) => n > checkpoint.commits,
+    }
+}
+
+fn list(dir: &Path) -> Result<Vec<PathBuf>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.map(|e| e.path()).map_err(LakeError::io("listing", dir)))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(LakeError::io("listing", dir)(e)),
+    }
+}

@@ -1,0 +1,271 @@
+//! The producer's end of a stream: decoded events go into per-table Arrow builders owned by the
+//! producer (no sharing, no locks), and full chunks are handed to the writer through the queue.
+//!
+//! The sink also drops duplicates (`seq` at or below the last one seen, which starts at the
+//! stream's checkpoint) and records jumps in `seq` as gaps.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use crossbeam_channel::Sender;
+use dss_lake_frame::{Event, Micros, QuarantineBuilder, Rejected, TableBuilder};
+use dss_lake_schema::{StreamName, Table, timestamp_type};
+
+use crate::error::{LakeError, Result};
+use crate::writer::{Commit, ToWriter};
+
+/// Rows per chunk handed to the writer: big enough to amortise the queue hand-off and Arrow
+/// array overhead, small enough (~2-3 MB) that a full queue bounds memory tightly.
+pub const CHUNK_ROWS: usize = 4096;
+
+/// What became of a pushed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Stored,
+    /// At or below the last seen `seq`: already in the lake (or already pending).
+    Duplicate,
+}
+
+/// Counters of one sink, for summaries and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkCounts {
+    pub events: [u64; 5],
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub gaps: u64,
+    pub length_mismatches: u64,
+}
+
+impl SinkCounts {
+    pub fn events_in(&self, table: Table) -> u64 {
+        Table::EVENTS
+            .iter()
+            .position(|&t| t == table)
+            .map_or(0, |i| self.events[i])
+    }
+
+    pub fn total_events(&self) -> u64 {
+        self.events.iter().sum()
+    }
+}
+
+/// The producer's handle on one stream. Not `Clone`: one producer per stream keeps `seq` order.
+#[derive(Debug)]
+pub struct StreamSink {
+    stream: StreamName,
+    queue: Sender<ToWriter>,
+    tables: Vec<TableBuilder>,
+    quarantine: QuarantineBuilder,
+    gaps: GapBuilder,
+    last_seq: Option<u64>,
+    pending_rows: usize,
+    counts: SinkCounts,
+}
+
+impl StreamSink {
+    pub(crate) fn new(stream: StreamName, queue: Sender<ToWriter>, last_seq: Option<u64>) -> Self {
+        StreamSink {
+            stream,
+            queue,
+            tables: Table::EVENTS
+                .iter()
+                .map(|&t| TableBuilder::new(t, CHUNK_ROWS))
+                .collect(),
+            quarantine: QuarantineBuilder::new(),
+            gaps: GapBuilder::default(),
+            last_seq,
+            pending_rows: 0,
+            counts: SinkCounts::default(),
+        }
+    }
+
+    pub fn stream(&self) -> &StreamName {
+        &self.stream
+    }
+
+    /// The highest `seq` accepted so far (the checkpoint's when nothing was pushed yet).
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    pub fn counts(&self) -> &SinkCounts {
+        &self.counts
+    }
+
+    /// Chunks waiting in the queue for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Adds a decoded event; blocks when the writer is behind (backpressure).
+    pub fn push_event(&mut self, event: &Event<'_>, received_at: Micros) -> Result<Pushed> {
+        if let Some(last) = self.last_seq {
+            if event.seq <= last {
+                self.counts.duplicates += 1;
+                return Ok(Pushed::Duplicate);
+            }
+            if event.seq > last + 1 {
+                self.gaps
+                    .append(self.stream.as_str(), last + 1, event.seq, received_at);
+                self.counts.gaps += 1;
+            }
+        }
+        self.last_seq = Some(event.seq);
+        let index = event.table() as usize;
+        self.tables[index]
+            .append(event, self.stream.as_str(), received_at)
+            .expect("builders are indexed by table");
+        self.counts.events[index] += 1;
+        self.counts.length_mismatches += u64::from(!event.length_matches);
+        self.after_row()?;
+        Ok(Pushed::Stored)
+    }
+
+    /// Quarantines a frame the decoder rejected, with its raw text and reason.
+    pub fn push_rejected(
+        &mut self,
+        rejected: &Rejected<'_>,
+        received_at: Micros,
+        source: Option<&str>,
+    ) -> Result<()> {
+        let message = rejected.error.to_string();
+        self.push_quarantine(
+            rejected.raw,
+            rejected.error.kind(),
+            &message,
+            received_at,
+            source,
+        )
+    }
+
+    /// Quarantines anything else that could not be decoded (e.g. an archive line that is not
+    /// UTF-8), with a kind and message of the caller's.
+    pub fn push_quarantine(
+        &mut self,
+        raw: &str,
+        kind: &str,
+        message: &str,
+        received_at: Micros,
+        source: Option<&str>,
+    ) -> Result<()> {
+        self.quarantine.append(
+            self.stream.as_str(),
+            received_at,
+            source,
+            raw,
+            kind,
+            message,
+        );
+        self.counts.quarantined += 1;
+        self.after_row()
+    }
+
+    fn after_row(&mut self) -> Result<()> {
+        self.pending_rows += 1;
+        if self.pending_rows >= CHUNK_ROWS {
+            self.send_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every row held here to the writer. Call it when input goes quiet, so that rows do
+    /// not wait in the producer while the writer's age policy cannot see them.
+    pub fn send_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let last_seq = self.last_seq;
+        let mut batches: Vec<(Table, RecordBatch)> = Vec::new();
+        for builder in self.tables.iter_mut().filter(|b| !b.is_empty()) {
+            batches.push((builder.table(), builder.finish()));
+        }
+        if !self.quarantine.is_empty() {
+            batches.push((Table::Quarantine, self.quarantine.finish()));
+        }
+        if self.gaps.len() > 0 {
+            batches.push((Table::Gaps, self.gaps.finish()));
+        }
+        for (table, batch) in batches {
+            self.send(ToWriter::Rows {
+                table,
+                batch,
+                last_seq,
+            })?;
+        }
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    /// Records that everything of archive `source` before `offset` has been pushed.
+    pub fn progress(&mut self, source: &str, offset: u64) -> Result<()> {
+        self.send_pending()?;
+        self.send(ToWriter::Progress {
+            source: source.to_owned(),
+            offset,
+        })
+    }
+
+    /// Commits everything pushed so far and waits for the commit.
+    pub fn flush(&mut self) -> Result<Commit> {
+        self.send_pending()?;
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.send(ToWriter::Flush(reply))?;
+        match answer.recv() {
+            Ok(Ok(commit)) => Ok(commit),
+            Ok(Err(message)) => Err(LakeError::CommitFailed {
+                stream: self.stream.to_string(),
+                message,
+            }),
+            Err(_) => Err(LakeError::WriterGone(self.stream.to_string())),
+        }
+    }
+
+    fn send(&self, message: ToWriter) -> Result<()> {
+        self.queue
+            .send(message)
+            .map_err(|_| LakeError::WriterGone(self.stream.to_string()))
+    }
+}
+
+impl Drop for StreamSink {
+    fn drop(&mut self) {
+        // Hand over what is left; the writer commits it when the queue closes.
+        if let Err(e) = self.send_pending() {
+            tracing::warn!(stream = %self.stream, "rows lost with the writer: {e}");
+        }
+    }
+}
+
+/// Builds rows of the `gaps` table.
+#[derive(Debug, Default)]
+struct GapBuilder {
+    stream: StringBuilder,
+    expected: Int64Builder,
+    received: Int64Builder,
+    detected_at: TimestampMicrosecondBuilder,
+}
+
+impl GapBuilder {
+    fn append(&mut self, stream: &str, expected: u64, received: u64, at: Micros) {
+        self.stream.append_value(stream);
+        self.expected.append_value(expected as i64);
+        self.received.append_value(received as i64);
+        self.detected_at.append_value(at);
+    }
+
+    fn len(&self) -> usize {
+        self.expected.values_slice().len()
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        let detected_at = self.detected_at.finish().with_data_type(timestamp_type());
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.stream.finish()),
+            Arc::new(self.expected.finish()),
+            Arc::new(self.received.finish()),
+            Arc::new(detected_at),
+        ];
+        RecordBatch::try_new(Table::Gaps.schema(), columns).expect("columns in schema order")
+    }
+}

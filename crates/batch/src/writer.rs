@@ -1,0 +1,268 @@
+//! A stream's writer thread: it takes chunks of rows off a bounded queue, holds them until the
+//! flush policy says commit, then writes the files and advances the checkpoint.
+//!
+//! All file I/O happens here, never on the producers' (socket or import) threads. The queue is a
+//! bounded `crossbeam_channel`: lock-free on the hand-off, blocking the producer when full, which
+//! is exactly the backpressure we want (the socket read slows down instead of memory growing).
+//! Capacity is counted in chunks of `CHUNK_ROWS` rows, so writer memory is bounded by the queue
+//! plus the flush policy's `max_bytes`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use dss_lake_frame::Micros;
+use dss_lake_schema::{StreamName, Table};
+
+use crate::checkpoint::{Checkpoint, StreamLock};
+use crate::clock::Clock;
+use crate::commit::{CommittedFile, write_table};
+use crate::error::{LakeError, Result};
+use crate::policy::FlushPolicy;
+
+/// A message from a stream's producer to its writer.
+#[derive(Debug)]
+pub(crate) enum ToWriter {
+    Rows {
+        table: Table,
+        batch: RecordBatch,
+        last_seq: Option<u64>,
+    },
+    /// Everything before `offset` of the archive `source` has been sent.
+    Progress { source: String, offset: u64 },
+    /// Commit now and report back.
+    Flush(Sender<Result<Commit, String>>),
+}
+
+/// What one commit wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    pub files: Vec<CommittedFile>,
+    pub checkpoint: Checkpoint,
+}
+
+/// Counters a metrics endpoint can read while the writer runs.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub files: AtomicU64,
+    pub file_bytes: AtomicU64,
+    pub rows: AtomicU64,
+    pub flush_micros_total: AtomicU64,
+    pub last_commit_micros: AtomicU64,
+}
+
+/// Rows waiting for the next commit, and the policy's view of them.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    tables: BTreeMap<Table, Vec<RecordBatch>>,
+    rows: usize,
+    bytes: usize,
+    oldest: Option<Micros>,
+    last_seq: Option<u64>,
+    sources: BTreeMap<String, u64>,
+}
+
+/// Why a commit happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlushReason {
+    Rows,
+    Bytes,
+    Age,
+}
+
+impl Pending {
+    pub(crate) fn add_rows(
+        &mut self,
+        table: Table,
+        batch: RecordBatch,
+        last_seq: Option<u64>,
+        now: Micros,
+    ) {
+        self.rows += batch.num_rows();
+        self.bytes += batch.get_array_memory_size();
+        self.oldest.get_or_insert(now);
+        self.last_seq = self.last_seq.max(last_seq);
+        self.tables.entry(table).or_default().push(batch);
+    }
+
+    pub(crate) fn add_progress(&mut self, source: String, offset: u64, now: Micros) {
+        self.oldest.get_or_insert(now);
+        self.sources.insert(source, offset);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.oldest.is_none()
+    }
+
+    pub(crate) fn due(&self, policy: &FlushPolicy, now: Micros) -> Option<FlushReason> {
+        let age = self
+            .oldest
+            .map(|t| Duration::from_micros(now.saturating_sub(t).max(0) as u64));
+        if self.rows >= policy.max_rows {
+            Some(FlushReason::Rows)
+        } else if self.bytes >= policy.max_bytes {
+            Some(FlushReason::Bytes)
+        } else if age.is_some_and(|a| a >= policy.max_age) {
+            Some(FlushReason::Age)
+        } else {
+            None
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub(crate) lake: PathBuf,
+    pub(crate) stream: StreamName,
+    pub(crate) policy: FlushPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) stats: Arc<WriterStats>,
+    pub(crate) _lock: StreamLock,
+}
+
+impl Writer {
+    /// Runs until every producer is gone, then commits what is left.
+    pub(crate) fn run(mut self, queue: Receiver<ToWriter>) -> Result<Checkpoint> {
+        let tick =
+            (self.policy.max_age / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let mut pending = Pending::default();
+        loop {
+            match queue.recv_timeout(tick) {
+                Ok(ToWriter::Rows {
+                    table,
+                    batch,
+                    last_seq,
+                }) => pending.add_rows(table, batch, last_seq, self.clock.now()),
+                Ok(ToWriter::Progress { source, offset }) => {
+                    pending.add_progress(source, offset, self.clock.now())
+                }
+                Ok(ToWriter::Flush(reply)) => {
+                    let result = self.commit(std::mem::take(&mut pending));
+                    let report = result.as_ref().map(Clone::clone).map_err(|e| e.to_string());
+                    let _ = reply.send(report);
+                    result?;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.commit(pending)?;
+                    return Ok(self.checkpoint);
+                }
+            }
+            if let Some(reason) = pending.due(&self.policy, self.clock.now()) {
+                tracing::debug!(stream = %self.stream, ?reason, rows = pending.rows, "flushing");
+                self.commit(std::mem::take(&mut pending))?;
+            }
+        }
+    }
+
+    /// Writes every pending table, then (and only then) advances the checkpoint.
+    fn commit(&mut self, pending: Pending) -> Result<Commit> {
+        if pending.is_empty() {
+            return Ok(Commit {
+                files: Vec::new(),
+                checkpoint: self.checkpoint.clone(),
+            });
+        }
+        let started = self.clock.now();
+        let commit_number = self.checkpoint.commits + 1;
+        let mut files = Vec::new();
+        for (table, batches) in &pending.tables {
+            let batch = arrow_select::concat::concat_batches(&table.schema(), batches).map_err(
+                |source| LakeError::Arrow {
+                    table: *table,
+                    source,
+                },
+            )?;
+            if batch.num_rows() > 0 {
+                files.extend(write_table(
+                    &self.lake,
+                    &self.stream,
+                    *table,
+                    &batch,
+                    commit_number,
+                )?);
+            }
+        }
+        let mut next = self.checkpoint.clone();
+        next.seq = next.seq.max(pending.last_seq);
+        next.commits = commit_number;
+        next.sources.extend(pending.sources);
+        next.store(&self.lake, &self.stream)?;
+        self.checkpoint = next;
+
+        let s = &self.stats;
+        s.commits.fetch_add(1, Ordering::Relaxed);
+        s.files.fetch_add(files.len() as u64, Ordering::Relaxed);
+        s.file_bytes
+            .fetch_add(files.iter().map(|f| f.bytes).sum(), Ordering::Relaxed);
+        s.rows.fetch_add(pending.rows as u64, Ordering::Relaxed);
+        let took = self.clock.now().saturating_sub(started).max(0) as u64;
+        s.flush_micros_total.fetch_add(took, Ordering::Relaxed);
+        s.last_commit_micros
+            .store(self.clock.now().max(0) as u64, Ordering::Relaxed);
+        tracing::info!(
+            stream = %self.stream, commit = commit_number, files = files.len(), rows = pending.rows,
+            seq = ?self.checkpoint.seq, "committed"
+        );
+        Ok(Commit {
+            files,
+            checkpoint: self.checkpoint.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use dss_lake_frame::QuarantineBuilder;
+
+    fn one_row() -> RecordBatch {
+        let mut q = QuarantineBuilder::new();
+        q.append("s", 0, None, "raw", "kind", "message");
+        q.finish()
+    }
+
+    #[test]
+    fn age_triggers_a_flush_once_the_injected_clock_passes_max_age() {
+        let clock = ManualClock::new(1_000_000);
+        let policy = FlushPolicy {
+            max_rows: 100,
+            max_bytes: usize::MAX,
+            max_age: Duration::from_secs(10),
+        };
+        let mut pending = Pending::default();
+        assert_eq!(pending.due(&policy, clock.now()), None);
+        pending.add_rows(Table::Quarantine, one_row(), None, clock.now());
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(pending.due(&policy, clock.now()), None);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(pending.due(&policy, clock.now()), Some(FlushReason::Age));
+    }
+
+    #[test]
+    fn rows_and_bytes_trigger_a_flush() {
+        let policy = FlushPolicy {
+            max_rows: 2,
+            max_bytes: usize::MAX,
+            max_age: Duration::from_secs(3600),
+        };
+        let mut pending = Pending::default();
+        pending.add_rows(Table::Quarantine, one_row(), Some(1), 0);
+        assert_eq!(pending.due(&policy, 0), None);
+        pending.add_rows(Table::Quarantine, one_row(), Some(2), 0);
+        assert_eq!(pending.due(&policy, 0), Some(FlushReason::Rows));
+        let bytes = FlushPolicy {
+            max_rows: usize::MAX,
+            max_bytes: 1,
+            ..policy
+        };
+        assert_eq!(pending.due(&bytes, 0), Some(FlushReason::Bytes));
+        assert_eq!(pending.last_seq, Some(2));
+    }
+}

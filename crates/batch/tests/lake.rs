@@ -1,0 +1,263 @@
+//! The lake end to end through real files: import, read back with the Parquet reader, restore
+//! every row to JSON and compare with what went in; re-import; crash leftovers; layout.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use dss_lake_batch::import::{ArchiveFormat, import_files};
+use dss_lake_batch::{Checkpoint, FlushPolicy, Lake};
+use dss_lake_frame::restore::restore_row;
+use dss_lake_schema::{StreamName, Table, layout};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+const BAD_LINES: [&str; 4] = [
+    r#"{"seq":"#,
+    r#"{"seq":"99999","metadata":{"dsn":"X","event_type":"firmware"},"firmware":{}}"#,
+    "not json at all",
+    r#"{"seq":"12x","metadata":{"dsn":"X","event_type":"connectivity"},"connection":{}}"#,
+];
+
+/// A mixed archive: the fleet corpus as bare JSON lines with bad lines spread through it.
+fn write_archive(dir: &Path, events: usize) -> (PathBuf, Vec<String>) {
+    let payloads: Vec<String> = dss_lake_fleet::corpus(3, events)
+        .into_iter()
+        .map(|f| f.split_once('|').unwrap().1.to_owned())
+        .collect();
+    let mut lines = payloads.clone();
+    for (i, bad) in BAD_LINES.iter().enumerate() {
+        lines.insert(i * events / BAD_LINES.len(), bad.to_string());
+    }
+    let path = dir.join("archive.ndjson");
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    (path, payloads)
+}
+
+/// Every committed Parquet file of `table`, as (path, batches).
+fn read_table(lake: &Path, table: Table) -> Vec<(PathBuf, RecordBatch)> {
+    let mut out = Vec::new();
+    let Ok(partitions) = fs::read_dir(layout::table_dir(lake, table)) else {
+        return out;
+    };
+    for partition in partitions {
+        for file in fs::read_dir(partition.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            assert!(!layout::is_hidden(name), "leftover {name}");
+            let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+            for batch in reader {
+                out.push((path.clone(), batch.unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn restored_events(lake: &Path) -> BTreeMap<u64, Value> {
+    let mut events = BTreeMap::new();
+    for table in Table::EVENTS {
+        for (_, batch) in read_table(lake, table) {
+            for row in 0..batch.num_rows() {
+                let value = restore_row(table, &batch, row).unwrap();
+                let seq: u64 = value["seq"].as_str().unwrap().parse().unwrap();
+                assert!(
+                    events.insert(seq, value).is_none(),
+                    "seq {seq} stored twice"
+                );
+            }
+        }
+    }
+    events
+}
+
+fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_batch::import::ImportSummary {
+    import_files(
+        lake,
+        stream,
+        &[path.to_path_buf()],
+        ArchiveFormat::Auto,
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_imported_archive_is_in_the_lake_exactly_once_with_exact_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, payloads) = write_archive(dir.path(), 5_000);
+    let lake = Lake::new(dir.path().join("lake")).with_policy(FlushPolicy {
+        max_rows: 1_500,
+        ..FlushPolicy::default()
+    });
+    let stream = StreamName::parse("archive").unwrap();
+
+    let summary = import(&lake, &stream, &archive);
+    assert_eq!(summary.counts.total_events(), 5_000);
+    assert_eq!(summary.counts.quarantined, BAD_LINES.len() as u64);
+    assert!(summary.files_written >= 5, "{summary:?}");
+
+    let stored = restored_events(lake.root());
+    assert_eq!(stored.len(), payloads.len());
+    for payload in &payloads {
+        let original: Value = serde_json::from_str(payload).unwrap();
+        let seq: u64 = original["seq"].as_str().unwrap().parse().unwrap();
+        assert_eq!(stored[&seq], original);
+    }
+
+    let quarantine = read_table(lake.root(), Table::Quarantine);
+    let raw: Vec<String> = quarantine
+        .iter()
+        .flat_map(|(_, b)| {
+            b.column_by_name("raw")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut expected: Vec<String> = BAD_LINES.iter().map(|s| s.to_string()).collect();
+    let mut raw_sorted = raw.clone();
+    raw_sorted.sort();
+    expected.sort();
+    assert_eq!(raw_sorted, expected);
+
+    let checkpoint = Checkpoint::load(lake.root(), &stream).unwrap();
+    assert_eq!(checkpoint.seq, Some(5_000));
+}
+
+#[test]
+fn importing_the_same_archive_twice_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = write_archive(dir.path(), 2_000);
+    let lake = Lake::new(dir.path().join("lake"));
+    let stream = StreamName::parse("archive").unwrap();
+    import(&lake, &stream, &archive);
+    let files_before =
+        read_table(lake.root(), Table::Quarantine).len() + restored_events(lake.root()).len();
+
+    let again = import(&lake, &stream, &archive);
+    assert_eq!(again.counts.total_events(), 0);
+    assert_eq!(again.counts.quarantined, 0);
+    assert_eq!(again.files_written, 0);
+    assert_eq!(
+        again.bytes_already_imported,
+        fs::metadata(&archive).unwrap().len()
+    );
+    let files_after =
+        read_table(lake.root(), Table::Quarantine).len() + restored_events(lake.root()).len();
+    assert_eq!(files_before, files_after);
+
+    // A copy under another name is recognised by content; its events are duplicates anyway.
+    let copy = dir.path().join("copy.ndjson");
+    fs::copy(&archive, &copy).unwrap();
+    assert_eq!(import(&lake, &stream, &copy).counts.total_events(), 0);
+}
+
+#[test]
+fn collector_files_of_back_to_back_objects_import_like_ndjson() {
+    let dir = tempfile::tempdir().unwrap();
+    let payloads: Vec<String> = dss_lake_fleet::corpus(5, 300)
+        .into_iter()
+        .map(|f| f.split_once('|').unwrap().1.to_owned())
+        .collect();
+    let archive = dir.path().join("collector.json");
+    fs::write(&archive, payloads.concat()).unwrap();
+    let lake = Lake::new(dir.path().join("lake"));
+    let summary = import(&lake, &StreamName::parse("collector").unwrap(), &archive);
+    assert_eq!(summary.counts.total_events(), 300);
+    assert_eq!(summary.counts.quarantined, 0);
+    assert_eq!(restored_events(lake.root()).len(), 300);
+}
+
+#[test]
+fn files_are_partitioned_by_event_date_sorted_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = write_archive(dir.path(), 3_000);
+    let lake = Lake::new(dir.path().join("lake"));
+    import(&lake, &StreamName::parse("s").unwrap(), &archive);
+    for (path, batch) in read_table(lake.root(), Table::Datapoint) {
+        let date = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let created = batch
+            .column_by_name("created_at")
+            .unwrap()
+            .as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        for micros in created.iter().flatten() {
+            let day = micros.div_euclid(86_400_000_000) as i32;
+            assert_eq!(layout::date_partition(day), date);
+        }
+        let dsn = batch.column_by_name("dsn").unwrap().as_string::<i32>();
+        let keys: Vec<_> = dsn.iter().collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] <= w[1]),
+            "{path:?} not sorted by dsn"
+        );
+        let options = parquet::file::serialized_reader::ReadOptionsBuilder::new()
+            .with_page_index()
+            .build();
+        let meta = parquet::file::reader::SerializedFileReader::new_with_options(
+            fs::File::open(&path).unwrap(),
+            options,
+        )
+        .unwrap();
+        use parquet::file::reader::FileReader;
+        let row_group = meta.metadata().row_group(0);
+        let sorting = row_group
+            .sorting_columns()
+            .expect("sorting columns recorded");
+        assert_eq!(sorting.len(), 4);
+        assert!(
+            meta.metadata().column_index().is_some(),
+            "page index written"
+        );
+    }
+}
+
+#[test]
+fn opening_a_stream_removes_in_flight_files_and_uncommitted_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = write_archive(dir.path(), 1_000);
+    let lake = Lake::new(dir.path().join("lake"));
+    let stream = StreamName::parse("s").unwrap();
+    import(&lake, &stream, &archive);
+    let committed = restored_events(lake.root()).len();
+    let first_file = read_table(lake.root(), Table::Datapoint)[0].0.clone();
+
+    // What a crash leaves: a half-written file, and a complete file whose checkpoint never landed.
+    let partition = layout::table_dir(lake.root(), Table::Datapoint).join("date=2026-11-24");
+    fs::create_dir_all(&partition).unwrap();
+    let in_flight = partition.join(layout::in_flight_name(&layout::data_file_name(
+        &stream, 1_001, 1_010,
+    )));
+    fs::write(&in_flight, b"PAR1 half").unwrap();
+    let orphan = partition.join(layout::data_file_name(&stream, 1_001, 1_010));
+    fs::copy(&first_file, &orphan).unwrap();
+    // Another stream's files are not ours to touch.
+    let other = partition.join(layout::data_file_name(
+        &StreamName::parse("other").unwrap(),
+        5_000,
+        5_001,
+    ));
+    fs::copy(&first_file, &other).unwrap();
+
+    let writer = lake.open_stream(&stream).unwrap();
+    assert_eq!(writer.recovery().removed_in_flight, vec![in_flight.clone()]);
+    assert_eq!(writer.recovery().rolled_back, vec![orphan.clone()]);
+    writer.close().unwrap();
+    assert!(!in_flight.exists() && !orphan.exists() && other.exists());
+    fs::remove_file(other).unwrap();
+    assert_eq!(restored_events(lake.root()).len(), committed);
+}
