@@ -100,7 +100,9 @@ impl ByteSize {
 
 /// Why a size could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid size {0:?}: expected a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB)")]
+#[error(
+    "invalid size {0:?}: expected a number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB)"
+)]
 pub struct InvalidByteSize(String);
 
 impl FromStr for ByteSize {

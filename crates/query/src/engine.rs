@@ -28,7 +28,6 @@ pub struct Engine {
     pub(crate) inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 pub(crate) struct Inner {
     /// The session holding tables and views; each query runs on a copy of its state with a
     /// memory pool of its own.
@@ -37,6 +36,15 @@ pub(crate) struct Inner {
     pub(crate) runtime: QueryRuntime,
     pub(crate) metrics: Metrics,
     catalog: Vec<TableInfo>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("session", &self.ctx.session_id())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A table or view and its columns, as `GET /api/v1/tables` lists them.
@@ -131,7 +139,9 @@ fn session(
     let runtime_env = RuntimeEnvBuilder::new()
         .with_object_store_registry(Arc::new(LakeRegistry::new(store)))
         .with_cache_manager(caches)
-        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
+        .with_disk_manager_builder(
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+        )
         .build_arc()?;
     let partitions = if config.target_partitions > 0 {
         config.target_partitions

@@ -84,7 +84,9 @@ impl Engine {
                 rx,
             }),
             Some(Err(err)) => Err(err),
-            None => Err(QueryError::Internal("the query task ended without a result".into())),
+            None => Err(QueryError::Internal(
+                "the query task ended without a result".into(),
+            )),
         }
     }
 

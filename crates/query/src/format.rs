@@ -69,9 +69,11 @@ impl Format {
     pub fn from_accept(accept: &str) -> Option<Format> {
         accept.split(',').find_map(|item| {
             let media = item.split(';').next().unwrap_or("").trim();
-            Format::ALL
-                .into_iter()
-                .find(|f| f.media_types().iter().any(|m| m.eq_ignore_ascii_case(media)))
+            Format::ALL.into_iter().find(|f| {
+                f.media_types()
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(media))
+            })
         })
     }
 
@@ -139,6 +141,9 @@ enum Writer {
 pub struct Encoder {
     writer: Writer,
     buf: SharedBuf,
+    schema: SchemaRef,
+    /// Whether any batch was written; CSV writes its header with the first one.
+    started: bool,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -160,7 +165,9 @@ impl Encoder {
                     .with_header(true)
                     .build(buf.clone()),
             ),
-            Format::Arrow => Writer::Arrow(StreamWriter::try_new(buf.clone(), schema).map_err(internal)?),
+            Format::Arrow => {
+                Writer::Arrow(StreamWriter::try_new(buf.clone(), schema).map_err(internal)?)
+            }
             Format::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
@@ -171,16 +178,24 @@ impl Encoder {
                 Writer::Parquet(Box::new(writer))
             }
         };
-        Ok(Encoder { writer, buf })
+        Ok(Encoder {
+            writer,
+            buf,
+            schema: Arc::clone(schema),
+            started: false,
+        })
     }
 
     /// Encodes `batch` and returns the bytes ready to send (possibly none, e.g. while Parquet
     /// fills a row group).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<Bytes, QueryError> {
+        self.started = true;
         match &mut self.writer {
             Writer::Json(w) => w.write(batch).map_err(client_or_internal)?,
             Writer::Ndjson(w) => w.write(batch).map_err(client_or_internal)?,
-            Writer::Csv(w) => w.write(&flatten_nested(batch)?).map_err(client_or_internal)?,
+            Writer::Csv(w) => w
+                .write(&flatten_nested(batch)?)
+                .map_err(client_or_internal)?,
             Writer::Arrow(w) => w.write(batch).map_err(internal)?,
             Writer::Parquet(w) => w
                 .write(batch)
@@ -192,22 +207,37 @@ impl Encoder {
     /// Ends the result (closing bracket, end-of-stream marker, Parquet footer) and returns the
     /// last bytes.
     pub fn finish(mut self) -> Result<Bytes, QueryError> {
+        let mut head = Bytes::new();
+        if !self.started {
+            // An empty result still gets its CSV header, so readers see the columns.
+            head = self.write(&RecordBatch::new_empty(Arc::clone(&self.schema)))?;
+        }
         match &mut self.writer {
             Writer::Json(w) => w.finish().map_err(internal)?,
             Writer::Ndjson(w) => w.finish().map_err(internal)?,
             Writer::Csv(_) => {}
             Writer::Arrow(w) => w.finish().map_err(internal)?,
             Writer::Parquet(w) => {
-                w.finish().map_err(|e| QueryError::Internal(e.to_string()))?;
+                w.finish()
+                    .map_err(|e| QueryError::Internal(e.to_string()))?;
             }
         }
-        Ok(self.buf.take())
+        let tail = self.buf.take();
+        if head.is_empty() {
+            return Ok(tail);
+        }
+        Ok([head, tail].concat().into())
     }
 }
 
 /// CSV cannot hold lists or structs: write those columns as their text form (`[a, b]`).
 fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch, QueryError> {
-    if !batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type().is_nested())
+    {
         return Ok(batch.clone());
     }
     let mut fields = Vec::with_capacity(batch.num_columns());
@@ -229,7 +259,10 @@ fn internal(err: ArrowError) -> QueryError {
 }
 
 fn client_or_internal(err: ArrowError) -> QueryError {
-    QueryError::from(datafusion::error::DataFusionError::ArrowError(Box::new(err), None))
+    QueryError::from(datafusion::error::DataFusionError::ArrowError(
+        Box::new(err),
+        None,
+    ))
 }
 
 #[cfg(test)]
@@ -244,7 +277,10 @@ mod tests {
         tags.append(true);
         tags.append(true);
         RecordBatch::try_from_iter([
-            ("n", Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
+            ),
             ("tags", Arc::new(tags.finish()) as ArrayRef),
         ])
         .unwrap()
@@ -268,6 +304,7 @@ mod tests {
         assert_eq!(value[1]["n"], serde_json::Value::Null);
         assert_eq!(value[0]["tags"], serde_json::json!(["a", "b"]));
         assert_eq!(encode(Format::Json, &[]), b"[]");
+        assert_eq!(encode(Format::Csv, &[]), b"n,tags\n");
     }
 
     #[test]

@@ -82,14 +82,13 @@ fn scan_is_allowed(scan: &datafusion::logical_expr::TableScan) -> bool {
     let Ok(provider) = source_as_provider(&scan.source) else {
         return false;
     };
-    let any = provider.as_any();
-    if let Some(listing) = any.downcast_ref::<ListingTable>() {
+    if let Some(listing) = provider.downcast_ref::<ListingTable>() {
         return listing
             .table_paths()
             .iter()
             .all(|url| url.as_str().starts_with(LAKE_URL));
     }
-    any.is::<GenerateSeriesTable>()
+    provider.is::<GenerateSeriesTable>()
 }
 
 fn refused(what: &str) -> QueryError {

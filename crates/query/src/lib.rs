@@ -45,6 +45,9 @@ pub use http::{ApiError, AppState, router, serve};
 pub use metrics::Metrics;
 pub use store::{LAKE_URL, LakeStore};
 
+/// The DataFusion this crate is built on, for embedders and tests that need its types.
+pub use datafusion;
+
 use datafusion::arrow::array::RecordBatch;
 
 /// `batches` as a text table, as `dss-lake query` prints them.

@@ -86,17 +86,45 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             name.to_owned()
         };
-        let queries = family("dss_lake_queries_total", "counter", "Queries finished, by outcome.");
+        let queries = family(
+            "dss_lake_queries_total",
+            "counter",
+            "Queries finished, by outcome.",
+        );
         let mut lines = String::new();
         for (outcome, n) in OUTCOMES.iter().zip(&self.outcomes) {
-            let _ = writeln!(lines, "{queries}{{outcome=\"{outcome}\"}} {}", n.load(Relaxed));
+            let _ = writeln!(
+                lines,
+                "{queries}{{outcome=\"{outcome}\"}} {}",
+                n.load(Relaxed)
+            );
         }
         out.push_str(&lines);
         let simple = [
-            ("dss_lake_queries_in_flight", "gauge", "Queries executing now.", &self.in_flight),
-            ("dss_lake_queries_waiting", "gauge", "Queries waiting for a slot.", &self.waiting),
-            ("dss_lake_result_rows_total", "counter", "Rows sent to clients.", &self.rows),
-            ("dss_lake_result_bytes_total", "counter", "Result bytes sent.", &self.bytes),
+            (
+                "dss_lake_queries_in_flight",
+                "gauge",
+                "Queries executing now.",
+                &self.in_flight,
+            ),
+            (
+                "dss_lake_queries_waiting",
+                "gauge",
+                "Queries waiting for a slot.",
+                &self.waiting,
+            ),
+            (
+                "dss_lake_result_rows_total",
+                "counter",
+                "Rows sent to clients.",
+                &self.rows,
+            ),
+            (
+                "dss_lake_result_bytes_total",
+                "counter",
+                "Result bytes sent.",
+                &self.bytes,
+            ),
             (
                 "dss_lake_unauthorized_total",
                 "counter",
@@ -109,13 +137,19 @@ impl Metrics {
             let _ = writeln!(out, "{name} {}", value.load(Relaxed));
         }
         let h = "dss_lake_query_duration_seconds";
-        let _ = writeln!(out, "# HELP {h} Time from slot to last byte.\n# TYPE {h} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {h} Time from slot to last byte.\n# TYPE {h} histogram"
+        );
         for (bound, bucket) in BUCKETS.iter().zip(&self.duration_buckets) {
             let _ = writeln!(out, "{h}_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
         }
         let count = self.duration_count.load(Relaxed);
         let sum = self.duration_sum_micros.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{h}_bucket{{le=\"+Inf\"}} {count}\n{h}_sum {sum}\n{h}_count {count}");
+        let _ = writeln!(
+            out,
+            "{h}_bucket{{le=\"+Inf\"}} {count}\n{h}_sum {sum}\n{h}_count {count}"
+        );
         out
     }
 }
@@ -149,7 +183,10 @@ mod tests {
         let running = m.running();
         let text = m.render();
         drop(running);
-        assert!(text.contains("dss_lake_queries_total{outcome=\"ok\"} 1"), "{text}");
+        assert!(
+            text.contains("dss_lake_queries_total{outcome=\"ok\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("dss_lake_queries_total{outcome=\"timeout\"} 1"));
         assert!(text.contains("dss_lake_queries_in_flight 1"));
         assert!(text.contains("dss_lake_query_duration_seconds_bucket{le=\"0.025\"} 1"));

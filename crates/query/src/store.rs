@@ -128,7 +128,7 @@ impl ObjectStore for LakeStore {
         &self,
         location: &Path,
         ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<object_store::Bytes>> {
+    ) -> object_store::Result<Vec<axum::body::Bytes>> {
         if !self.visible(location) {
             return Err(Self::not_found(location));
         }
@@ -164,9 +164,9 @@ impl ObjectStore for LakeStore {
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         let mut result = self.inner.list_with_delimiter(prefix).await?;
         result.objects.retain(|meta| self.visible(&meta.location));
-        result.common_prefixes.retain(|dir| {
-            dir.parts().all(|p| !hidden_segment(p.as_ref())) && self.inside(dir)
-        });
+        result
+            .common_prefixes
+            .retain(|dir| dir.parts().all(|p| !hidden_segment(p.as_ref())) && self.inside(dir));
         Ok(result)
     }
 
@@ -205,7 +205,7 @@ impl LakeRegistry {
 impl ObjectStoreRegistry for LakeRegistry {
     fn register_store(
         &self,
-        _url: &datafusion::common::runtime::url::Url,
+        _url: &url::Url,
         _store: Arc<dyn ObjectStore>,
     ) -> Option<Arc<dyn ObjectStore>> {
         // Registration after start-up is not part of this engine; ignoring it keeps the lake the
@@ -215,7 +215,7 @@ impl ObjectStoreRegistry for LakeRegistry {
 
     fn get_store(
         &self,
-        url: &datafusion::common::runtime::url::Url,
+        url: &url::Url,
     ) -> datafusion::common::Result<Arc<dyn ObjectStore>> {
         if url.as_str().starts_with(LAKE_URL.trim_end_matches('/')) {
             Ok(Arc::clone(&self.store))
@@ -239,13 +239,21 @@ mod tests {
         let day = lake.path().join("gaps/date=2026-11-24");
         std::fs::create_dir_all(&day).unwrap();
         std::fs::create_dir_all(lake.path().join("_checkpoints")).unwrap();
-        for name in ["a-1-2.parquet", "_inflight.a-3-4.parquet", ".x.parquet", "notes.txt"] {
+        for name in [
+            "a-1-2.parquet",
+            "_inflight.a-3-4.parquet",
+            ".x.parquet",
+            "notes.txt",
+        ] {
             std::fs::write(day.join(name), b"x").unwrap();
         }
         std::fs::write(lake.path().join("_checkpoints/s.parquet"), b"x").unwrap();
         std::fs::write(outside.path().join("secret.parquet"), b"x").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.parquet"), day.join("s-5-6.parquet"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.parquet"),
+            day.join("s-5-6.parquet"),
+        )
+        .unwrap();
 
         let store = LakeStore::new(lake.path()).unwrap();
         let listed: Vec<String> = store
@@ -258,7 +266,10 @@ mod tests {
 
         for hidden in ["_inflight.a-3-4.parquet", "s-5-6.parquet", "notes.txt"] {
             let path = Path::from(format!("gaps/date=2026-11-24/{hidden}"));
-            assert!(store.get_opts(&path, GetOptions::default()).await.is_err(), "{hidden}");
+            assert!(
+                store.get_opts(&path, GetOptions::default()).await.is_err(),
+                "{hidden}"
+            );
         }
         let ok = Path::from("gaps/date=2026-11-24/a-1-2.parquet");
         assert!(store.get_opts(&ok, GetOptions::default()).await.is_ok());

@@ -31,7 +31,11 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, String, Byte
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    (status, content_type, to_bytes(response.into_body(), usize::MAX).await.unwrap())
+    (
+        status,
+        content_type,
+        to_bytes(response.into_body(), usize::MAX).await.unwrap(),
+    )
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -70,13 +74,20 @@ async fn every_format_carries_the_same_eight_rows() {
 
     let (_, ct, body) = send(&app, get(&query_uri(SQL, "ndjson"))).await;
     assert_eq!(ct, "application/x-ndjson");
-    let lines: Vec<Value> = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    let lines: Vec<Value> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 8);
 
     let (_, ct, body) = send(&app, get(&query_uri(SQL, "csv"))).await;
     assert_eq!(ct, "text/csv");
     let text = String::from_utf8(body.to_vec()).unwrap();
-    assert!(text.starts_with("dsn,seq,created_at,value_num,resource_tags\n"), "{text}");
+    assert!(
+        text.starts_with("dsn,seq,created_at,value_num,resource_tags\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 9);
 
     let (_, ct, body) = send(&app, get(&query_uri(SQL, "arrow"))).await;
@@ -87,7 +98,10 @@ async fn every_format_carries_the_same_eight_rows() {
 
     let (_, ct, body) = send(&app, get(&query_uri(SQL, "parquet"))).await;
     assert_eq!(ct, "application/vnd.apache.parquet");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(body).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(body)
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
     assert_eq!(rows(&batches), 8);
 }
@@ -96,7 +110,10 @@ async fn every_format_carries_the_same_eight_rows() {
 async fn post_takes_json_or_plain_sql_and_accept_picks_the_format() {
     let (_lake, app) = app(|_| {}).await;
     let body = serde_json::json!({ "sql": SQL, "format": "csv" }).to_string();
-    let request = Request::post("/api/v1/sql").header(header::CONTENT_TYPE, "application/json").body(Body::from(body)).unwrap();
+    let request = Request::post("/api/v1/sql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
     let (status, ct, _) = send(&app, request).await;
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "text/csv"));
 
@@ -106,7 +123,10 @@ async fn post_takes_json_or_plain_sql_and_accept_picks_the_format() {
         .body(Body::from(SQL))
         .unwrap();
     let (status, ct, _) = send(&app, request).await;
-    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/vnd.apache.arrow.stream"));
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/vnd.apache.arrow.stream")
+    );
 
     let (status, _, body) = send(&app, get(&query_uri("SELECT 1", "xml"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -117,7 +137,10 @@ async fn post_takes_json_or_plain_sql_and_accept_picks_the_format() {
 async fn bad_sql_is_a_400_with_the_engines_message() {
     let (_lake, app) = app(|_| {}).await;
     let (status, ct, body) = send(&app, get(&query_uri("SELECT nope FROM datapoint", ""))).await;
-    assert_eq!((status, ct.as_str()), (StatusCode::BAD_REQUEST, "application/json"));
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::BAD_REQUEST, "application/json")
+    );
     let error: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(error["kind"], "bad_query");
     assert!(error["error"].as_str().unwrap().contains("nope"), "{error}");
@@ -133,7 +156,10 @@ async fn catalog_health_metrics_and_openapi_answer() {
     let tables: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(tables["tables"].as_array().unwrap().len(), 10);
     let (status, _, body) = send(&app, get("/health")).await;
-    assert_eq!((status, &body[..]), (StatusCode::OK, &br#"{"status":"ok"}"#[..]));
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &br#"{"status":"ok"}"#[..])
+    );
     send(&app, get(&query_uri("SELECT 1", ""))).await;
     let (status, ct, body) = send(&app, get("/metrics")).await;
     assert_eq!(status, StatusCode::OK);
@@ -152,12 +178,21 @@ async fn a_token_is_required_everywhere_but_health() {
     let (_lake, app) = app(|c| c.token = Some("s3cret-token".into())).await;
     let (status, _, _) = send(&app, get(&query_uri("SELECT 1", ""))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let wrong = Request::get("/api/v1/tables").header(header::AUTHORIZATION, "Bearer s3cret-tokem").body(Body::empty()).unwrap();
+    let wrong = Request::get("/api/v1/tables")
+        .header(header::AUTHORIZATION, "Bearer s3cret-tokem")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(send(&app, wrong).await.0, StatusCode::UNAUTHORIZED);
-    let right = Request::get("/api/v1/tables").header(header::AUTHORIZATION, "Bearer s3cret-token").body(Body::empty()).unwrap();
+    let right = Request::get("/api/v1/tables")
+        .header(header::AUTHORIZATION, "Bearer s3cret-token")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(send(&app, right).await.0, StatusCode::OK);
     assert_eq!(send(&app, get("/health")).await.0, StatusCode::OK);
-    assert_eq!(send(&app, get("/metrics")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, get("/metrics")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -168,15 +203,32 @@ async fn oversized_bodies_are_refused_and_cors_is_opt_in() {
     })
     .await;
     let big = format!("SELECT 1 -- {}", "x".repeat(4096));
-    let request = Request::post("/api/v1/sql").header(header::CONTENT_TYPE, "text/plain").body(Body::from(big)).unwrap();
+    let request = Request::post("/api/v1/sql")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(big))
+        .unwrap();
     assert_eq!(send(&app, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
-    let request = Request::get("/health").header(header::ORIGIN, "https://notebook.example").body(Body::empty()).unwrap();
+    let request = Request::get("/health")
+        .header(header::ORIGIN, "https://notebook.example")
+        .body(Body::empty())
+        .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
-    let allowed = response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap();
+    let allowed = response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .unwrap();
     assert_eq!(allowed, "https://notebook.example");
 
     let (_lake2, plain) = self::app(|_| {}).await;
-    let request = Request::get("/health").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap();
+    let request = Request::get("/health")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
     let response = plain.oneshot(request).await.unwrap();
-    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    assert!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
 }

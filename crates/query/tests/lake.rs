@@ -32,16 +32,29 @@ async fn count(engine: &Engine, sql: &str) -> i64 {
 #[tokio::test]
 async fn an_empty_lake_answers_zero_rows_for_every_table_and_view() {
     let lake = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::new(lake.path().join("not-yet"))).await.unwrap();
-    for table in Table::ALL.iter().map(|t| t.dir_name()).chain(["twin_latest", "device_status", "device_location"]) {
-        assert_eq!(count(&engine, &format!("SELECT count(*) FROM {table}")).await, 0, "{table}");
+    let engine = Engine::open(EngineConfig::new(lake.path().join("not-yet")))
+        .await
+        .unwrap();
+    for table in Table::ALL.iter().map(|t| t.dir_name()).chain([
+        "twin_latest",
+        "device_status",
+        "device_location",
+    ]) {
+        assert_eq!(
+            count(&engine, &format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
     }
 }
 
 #[tokio::test]
 async fn in_flight_hidden_and_checkpoint_files_are_never_read() {
     let (_lake, engine) = fixture_engine(|_| {}).await;
-    let ghost = format!("SELECT count(*) FROM datapoint WHERE dsn = '{}'", common::GHOST_DSN);
+    let ghost = format!(
+        "SELECT count(*) FROM datapoint WHERE dsn = '{}'",
+        common::GHOST_DSN
+    );
     assert_eq!(count(&engine, &ghost).await, 0);
     assert_eq!(count(&engine, "SELECT count(*) FROM datapoint").await, 15);
     assert!(engine.collect("SELECT * FROM _checkpoints").await.is_err());
@@ -53,13 +66,23 @@ async fn date_filters_skip_other_partitions_entirely() {
     // A corrupt file in another day's folder: any query that opened it would fail.
     let day = lake.path().join("datapoint/date=2026-11-23");
     std::fs::create_dir_all(&day).unwrap();
-    std::fs::write(day.join("dp-00000000000000000001-00000000000000000002.parquet"), b"not parquet").unwrap();
+    std::fs::write(
+        day.join("dp-00000000000000000001-00000000000000000002.parquet"),
+        b"not parquet",
+    )
+    .unwrap();
     let sql = "SELECT count(*) FROM datapoint WHERE date = '2026-11-24'";
     assert_eq!(count(&engine, sql).await, 13);
     let range = "SELECT count(*) FROM datapoint WHERE date >= DATE '2026-11-24'";
     assert_eq!(count(&engine, range).await, 15);
-    let err = engine.collect("SELECT count(*) FROM datapoint").await.unwrap_err();
-    assert!(matches!(err, QueryError::Internal(_) | QueryError::BadQuery(_)), "{err:?}");
+    let err = engine
+        .collect("SELECT count(*) FROM datapoint")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, QueryError::Internal(_) | QueryError::BadQuery(_)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -71,8 +94,18 @@ async fn files_committed_by_a_running_writer_appear_without_a_restart() {
     let batch = common::read_ndjson_text(Table::Gaps, row);
     let name = "dp-00000000000000000125-00000000000000000125.parquet";
     // Written the way the batch writer commits: in flight under a hidden name, then renamed.
-    common::write_parquet(lake.path(), Table::Gaps, "2026-11-25", &format!("_inflight.{name}"), &batch);
-    assert_eq!(count(&engine, sql).await, 1, "an in-flight file is not data yet");
+    common::write_parquet(
+        lake.path(),
+        Table::Gaps,
+        "2026-11-25",
+        &format!("_inflight.{name}"),
+        &batch,
+    );
+    assert_eq!(
+        count(&engine, sql).await,
+        1,
+        "an in-flight file is not data yet"
+    );
     let day = lake.path().join("gaps/date=2026-11-25");
     std::fs::rename(day.join(format!("_inflight.{name}")), day.join(name)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -85,13 +118,22 @@ async fn files_committed_by_a_running_writer_appear_without_a_restart() {
 #[tokio::test]
 async fn schemas_come_from_the_contract_plus_a_date_partition() {
     let (_lake, engine) = fixture_engine(|_| {}).await;
-    let datapoint = engine.tables().iter().find(|t| t.name == "datapoint").unwrap();
+    let datapoint = engine
+        .tables()
+        .iter()
+        .find(|t| t.name == "datapoint")
+        .unwrap();
     let names: Vec<&str> = datapoint.columns.iter().map(|c| c.name.as_str()).collect();
     let contract = Table::Datapoint.schema();
     assert_eq!(names.len(), contract.fields().len() + 1);
     assert_eq!(names.last(), Some(&"date"));
     assert_eq!(datapoint.columns.last().unwrap().data_type, "Date32");
-    let views: Vec<&str> = engine.tables().iter().filter(|t| t.kind == "view").map(|t| t.name.as_str()).collect();
+    let views: Vec<&str> = engine
+        .tables()
+        .iter()
+        .filter(|t| t.kind == "view")
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(views, ["twin_latest", "device_status", "device_location"]);
 }
 

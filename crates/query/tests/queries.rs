@@ -19,7 +19,10 @@ async fn every_fleet_query_gives_its_expected_answer() {
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
         .collect();
     names.sort();
-    assert!(names.len() >= 8, "the issue asks for at least eight queries");
+    assert!(
+        names.len() >= 8,
+        "the issue asks for at least eight queries"
+    );
     let update = std::env::var_os("UPDATE_EXPECTED").is_some();
     let mut failures = Vec::new();
     for path in names {
@@ -35,7 +38,10 @@ async fn every_fleet_query_gives_its_expected_answer() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if actual != expected {
-            failures.push(format!("{}:\n--- expected\n{expected}--- actual\n{actual}", path.display()));
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}--- actual\n{actual}",
+                path.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

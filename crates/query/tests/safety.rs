@@ -19,8 +19,18 @@ async fn writes_definitions_and_reads_outside_the_lake_are_refused() {
     common::write_fixture_lake(lake.path());
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.parquet");
-    common::write_parquet(outside.path(), dss_lake_schema::Table::Gaps, "2026-11-24", "x.parquet", &common::ghost_batch_gaps());
-    std::fs::copy(outside.path().join("gaps/date=2026-11-24/x.parquet"), &secret).unwrap();
+    common::write_parquet(
+        outside.path(),
+        dss_lake_schema::Table::Gaps,
+        "2026-11-24",
+        "x.parquet",
+        &common::ghost_batch_gaps(),
+    );
+    std::fs::copy(
+        outside.path().join("gaps/date=2026-11-24/x.parquet"),
+        &secret,
+    )
+    .unwrap();
     let server = start(lake.path(), |_| {}).await;
     let statements = [
         "INSERT INTO gaps VALUES ('s', 1, 2, now(), DATE '2026-11-24')".to_owned(),
@@ -30,8 +40,14 @@ async fn writes_definitions_and_reads_outside_the_lake_are_refused() {
         "CREATE VIEW v AS SELECT 1".to_owned(),
         "DROP TABLE gaps".to_owned(),
         "DROP VIEW twin_latest".to_owned(),
-        format!("CREATE EXTERNAL TABLE s STORED AS PARQUET LOCATION '{}'", secret.display()),
-        format!("COPY (SELECT 1) TO '{}/out.parquet'", outside.path().display()),
+        format!(
+            "CREATE EXTERNAL TABLE s STORED AS PARQUET LOCATION '{}'",
+            secret.display()
+        ),
+        format!(
+            "COPY (SELECT 1) TO '{}/out.parquet'",
+            outside.path().display()
+        ),
         "SET datafusion.execution.batch_size = 1".to_owned(),
         "RESET datafusion.execution.batch_size".to_owned(),
         "BEGIN TRANSACTION".to_owned(),
@@ -45,42 +61,67 @@ async fn writes_definitions_and_reads_outside_the_lake_are_refused() {
     for sql in &statements {
         let (status, body) = request(server.addr, "POST", "/api/v1/sql", sql).await;
         assert!((400..500).contains(&status), "{sql}: {status} {body}");
-        assert!(matches!(kind(&body).as_str(), "refused" | "bad_query"), "{sql}: {body}");
+        assert!(
+            matches!(kind(&body).as_str(), "refused" | "bad_query"),
+            "{sql}: {body}"
+        );
     }
     assert!(!outside.path().join("out.parquet").exists());
     // The tables are still there and unchanged.
-    let (status, body) = request(server.addr, "GET", &format!("/api/v1/sql?q={}", encode("SELECT count(*) AS n FROM gaps")), "").await;
+    let (status, body) = request(
+        server.addr,
+        "GET",
+        &format!("/api/v1/sql?q={}", encode("SELECT count(*) AS n FROM gaps")),
+        "",
+    )
+    .await;
     assert_eq!((status, body.as_str()), (200, r#"[{"n":1}]"#));
 }
 
 #[tokio::test]
 async fn a_query_that_would_run_for_minutes_is_cut_at_the_timeout() {
     let lake = tempfile::tempdir().unwrap();
-    let server = start(lake.path(), |c| c.engine.query_timeout = Duration::from_millis(500)).await;
-    let sql = "SELECT count(*) FROM generate_series(1, 1000000000000) a WHERE a % 7 = 3";
+    let server = start(lake.path(), |c| {
+        c.engine.query_timeout = Duration::from_millis(500)
+    })
+    .await;
+    let sql = "SELECT count(*) FROM generate_series(1, 1000000000000) WHERE value % 7 = 3";
     let (status, body) = request(server.addr, "POST", "/api/v1/sql", sql).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(kind(&body), "timeout");
     let (status, _) = request(server.addr, "POST", "/api/v1/sql", "SELECT 1").await;
     assert_eq!(status, 200);
     let (_, metrics) = request(server.addr, "GET", "/metrics", "").await;
-    assert!(metrics.contains("dss_lake_queries_total{outcome=\"timeout\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("dss_lake_queries_total{outcome=\"timeout\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn a_query_that_would_exhaust_memory_fails_and_the_server_keeps_serving() {
     let lake = tempfile::tempdir().unwrap();
     common::write_fixture_lake(lake.path());
-    let server = start(lake.path(), |c| c.engine.memory_limit = dss_lake_query::ByteSize(32 << 20)).await;
+    let server = start(lake.path(), |c| {
+        c.engine.memory_limit = dss_lake_query::ByteSize(32 << 20)
+    })
+    .await;
     // Sorting 50 million rows needs ~400 MB; a query may hold 32 MiB and may not spill.
     let sql = "SELECT value FROM generate_series(1, 50000000) ORDER BY value DESC LIMIT 10 OFFSET 40000000";
     let (status, body) = request(server.addr, "POST", "/api/v1/sql", sql).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(kind(&body), "resources_exhausted");
-    let group = "SELECT value % 20000000 AS k, count(*) FROM generate_series(1, 40000000) GROUP BY k";
+    let group =
+        "SELECT value % 20000000 AS k, count(*) FROM generate_series(1, 40000000) GROUP BY k";
     let (status, body) = request(server.addr, "POST", "/api/v1/sql", group).await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = request(server.addr, "POST", "/api/v1/sql", "SELECT count(*) AS n FROM datapoint").await;
+    let (status, body) = request(
+        server.addr,
+        "POST",
+        "/api/v1/sql",
+        "SELECT count(*) AS n FROM datapoint",
+    )
+    .await;
     assert_eq!((status, body.as_str()), (200, r#"[{"n":15}]"#));
 }
 

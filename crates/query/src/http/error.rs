@@ -59,9 +59,13 @@ impl IntoResponse for ApiError {
             ApiError::Query(err) => (err.kind(), err.to_string()),
             ApiError::BadRequest(message) => ("bad_request", message.clone()),
             ApiError::Unauthorized => ("unauthorized", "a valid bearer token is required".into()),
-            ApiError::NotFound => ("not_found", "no such endpoint; see /api/v1/openapi.json".into()),
+            ApiError::NotFound => (
+                "not_found",
+                "no such endpoint; see /api/v1/openapi.json".into(),
+            ),
         };
-        let mut response = (status, Json(json!({ "error": message, "kind": kind }))).into_response();
+        let mut response =
+            (status, Json(json!({ "error": message, "kind": kind }))).into_response();
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized => {

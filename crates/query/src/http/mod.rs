@@ -153,5 +153,9 @@ async fn openapi() -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], state.engine.metrics().render()).into_response()
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        state.engine.metrics().render(),
+    )
+        .into_response()
 }

@@ -52,8 +52,9 @@ pub(super) async fn post_sql(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("application/json"));
     let (sql, format_name) = if is_json {
-        let parsed: SqlBody = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("expected {{\"sql\": ..., \"format\": ...}}: {e}")))?;
+        let parsed: SqlBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!("expected {{\"sql\": ..., \"format\": ...}}: {e}"))
+        })?;
         (parsed.sql, parsed.format.or(params.format))
     } else {
         let text = String::from_utf8(body.to_vec())

@@ -33,7 +33,9 @@ pub const GHOST_DSN: &str = "AC000W000000666";
 pub fn write_fixture_lake(lake: &Path) {
     for table in Table::ALL {
         let dir = fixture_dir().join(table.dir_name());
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
         files.sort();
         for file in files {
@@ -41,15 +43,37 @@ pub fn write_fixture_lake(lake: &Path) {
             let batch = read_ndjson(table, &file);
             let (first, last) = seq_range(table, &batch);
             let stream = stream_of(&batch);
-            write_parquet(lake, table, &date, &format!("{stream}-{first:020}-{last:020}.parquet"), &batch);
+            write_parquet(
+                lake,
+                table,
+                &date,
+                &format!("{stream}-{first:020}-{last:020}.parquet"),
+                &batch,
+            );
         }
     }
     // In flight and hidden: a ghost device that must never show up.
     let ghost = ghost_batch();
-    write_parquet(lake, Table::Datapoint, "2026-11-24", "_inflight.dp-00000000000000000900-00000000000000000900.parquet", &ghost);
-    write_parquet(lake, Table::Datapoint, "2026-11-24", ".dp-00000000000000000901-00000000000000000901.parquet", &ghost);
+    write_parquet(
+        lake,
+        Table::Datapoint,
+        "2026-11-24",
+        "_inflight.dp-00000000000000000900-00000000000000000900.parquet",
+        &ghost,
+    );
+    write_parquet(
+        lake,
+        Table::Datapoint,
+        "2026-11-24",
+        ".dp-00000000000000000901-00000000000000000901.parquet",
+        &ghost,
+    );
     let day = lake.join("datapoint/date=2026-11-24");
-    std::fs::write(day.join("_inflight.dp-00000000000000000902-00000000000000000902.parquet"), b"").unwrap();
+    std::fs::write(
+        day.join("_inflight.dp-00000000000000000902-00000000000000000902.parquet"),
+        b"",
+    )
+    .unwrap();
     std::fs::create_dir_all(lake.join("_checkpoints")).unwrap();
     std::fs::write(lake.join("_checkpoints/dp.json"), br#"{"seq":115}"#).unwrap();
 }
@@ -86,7 +110,12 @@ pub fn write_parquet(lake: &Path, table: Table, date: &str, name: &str, batch: &
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
         .build();
-    let mut writer = ArrowWriter::try_new(File::create(dir.join(name)).unwrap(), table.schema(), Some(props)).unwrap();
+    let mut writer = ArrowWriter::try_new(
+        File::create(dir.join(name)).unwrap(),
+        table.schema(),
+        Some(props),
+    )
+    .unwrap();
     writer.write(batch).unwrap();
     writer.close().unwrap();
 }
@@ -97,7 +126,12 @@ fn seq_range(table: Table, batch: &RecordBatch) -> (i64, i64) {
         Table::Quarantine => return (1, 1),
         _ => columns::SEQ,
     };
-    let seqs = batch.column_by_name(column).unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+    let seqs = batch
+        .column_by_name(column)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
     let min = seqs.iter().flatten().min().unwrap();
     let max = seqs.iter().flatten().max().unwrap();
     (min, max)
@@ -105,12 +139,18 @@ fn seq_range(table: Table, batch: &RecordBatch) -> (i64, i64) {
 
 fn stream_of(batch: &RecordBatch) -> String {
     let streams = batch.column_by_name(columns::STREAM).unwrap();
-    let streams = streams.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap();
+    let streams = streams
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .unwrap();
     assert!(!streams.is_null(0));
     streams.value(0).to_owned()
 }
 
 /// One gaps row, for files placed outside the lake.
 pub fn ghost_batch_gaps() -> RecordBatch {
-    read_ndjson_text(Table::Gaps, r#"{"stream":"x","expected_seq":1,"received_seq":5,"detected_at":"2026-11-24T00:00:00Z"}"#)
+    read_ndjson_text(
+        Table::Gaps,
+        r#"{"stream":"x","expected_seq":1,"received_seq":5,"detected_at":"2026-11-24T00:00:00Z"}"#,
+    )
 }

@@ -1,0 +1,125 @@
+//! `dss-lake serve`: the SQL endpoint over a lake, and the engine flags `dss-lake query` shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use dss_lake_query::{ByteSize, EngineConfig, ServerConfig};
+
+/// How the SQL engine reads the lake (shared by `serve` and `query`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct EngineArgs {
+    /// The lake directory: `<lake>/<table>/date=YYYY-MM-DD/*.parquet`.
+    #[arg(long, env = "DSS_LAKE_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    /// Query worker threads, separate from the threads serving sockets; 0 = one per core.
+    #[arg(long, env = "DSS_LAKE_QUERY_THREADS", default_value_t = 0)]
+    query_threads: usize,
+    /// DataFusion target partitions (parallel streams per scan); 0 = the number of query threads.
+    #[arg(long, env = "DSS_LAKE_TARGET_PARTITIONS", default_value_t = 0)]
+    target_partitions: usize,
+    /// Rows per Arrow batch inside the engine.
+    #[arg(long, env = "DSS_LAKE_BATCH_SIZE", default_value_t = 8192)]
+    batch_size: usize,
+    /// Memory one query may use for hash tables, sorts and joins (e.g. 512MiB, 2GiB); a query
+    /// that needs more fails with an error instead of spilling or exhausting the machine.
+    #[arg(long, env = "DSS_LAKE_QUERY_MEMORY", default_value = "1GiB")]
+    query_memory: ByteSize,
+    /// How long one query may run, result streaming included (e.g. 30s, 5m).
+    #[arg(long, env = "DSS_LAKE_QUERY_TIMEOUT", default_value = "60s")]
+    query_timeout: humantime::Duration,
+    /// How long a directory listing is reused before new files are looked for.
+    #[arg(long, env = "DSS_LAKE_LIST_CACHE_TTL", default_value = "2s")]
+    list_cache_ttl: humantime::Duration,
+}
+
+impl EngineArgs {
+    pub(crate) fn config(&self) -> EngineConfig {
+        let mut config = EngineConfig::new(&self.lake);
+        config.threads = self.query_threads;
+        config.target_partitions = self.target_partitions;
+        config.batch_size = self.batch_size.max(1);
+        config.memory_limit = self.query_memory;
+        config.query_timeout = self.query_timeout.into();
+        config.list_cache_ttl = self.list_cache_ttl.into();
+        config
+    }
+}
+
+/// Flags of `dss-lake serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Address to listen on.
+    #[arg(long, env = "DSS_LAKE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Bearer token every request but /health must carry; empty = no authentication.
+    #[arg(
+        long,
+        env = "DSS_LAKE_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    token: String,
+    /// Origins allowed by CORS, comma-separated; `*` allows any; empty disables CORS.
+    #[arg(
+        long,
+        env = "DSS_LAKE_CORS_ORIGINS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Queries executing at once; more wait in line. Bounds memory at this times --query-memory.
+    #[arg(long, env = "DSS_LAKE_MAX_CONCURRENT_QUERIES", default_value_t = 4)]
+    max_concurrent_queries: usize,
+    /// How long a query waits for a free slot before it is answered 503.
+    #[arg(long, env = "DSS_LAKE_QUEUE_TIMEOUT", default_value = "30s")]
+    queue_timeout: humantime::Duration,
+    /// The largest accepted request body (the SQL).
+    #[arg(long, env = "DSS_LAKE_MAX_REQUEST_BYTES", default_value = "1MiB")]
+    max_request_bytes: ByteSize,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(self.engine.config());
+        config.token = Some(self.token.clone()).filter(|t| !t.is_empty());
+        config.cors_origins = self
+            .cors_origins
+            .iter()
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .collect();
+        config.max_concurrent_queries = self.max_concurrent_queries.max(1);
+        config.queue_timeout = self.queue_timeout.into();
+        config.max_request_bytes = self.max_request_bytes.as_usize();
+        config
+    }
+}
+
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let config = args.config();
+    // Two threads for sockets are plenty: queries run on the engine's own runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("dss-lake-http")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        dss_lake_query::serve(config, listener, shutdown).await?;
+        Ok(())
+    })
+}
