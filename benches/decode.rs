@@ -1,1 +1,237 @@
-fn main() {}
+//! The parser hot path, one criterion group over the same frames (the deterministic fleet corpus,
+//! ~70% datapoints, 300-700 bytes each), in MB/s of JSON payload and events/s:
+//!
+//! - `dss_lake`: our decoder (simd-json tape, borrowed strings) into the tables' Arrow builders;
+//! - `serde_value`: `serde_json::Value` per event, then the same extractor and builders;
+//! - `arrow_json/<batch>`: arrow-json's `Decoder` on the same payloads with the equivalent nested
+//!   schema (natural types: timestamps, booleans, floats), at two batch sizes.
+//!
+//! Run: `cargo bench -p dss-lake-frame --bench decode`. The README's Performance section quotes the ratios.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use dss_lake_frame::{Frame, FrameDecoder, TableBuilder};
+use dss_lake_schema::Table;
+
+const FRAMES: usize = 20_000;
+const BATCH_ROWS: usize = 8192;
+const SEED: u64 = 1;
+
+/// One builder per event table, flushed every `BATCH_ROWS` rows like the batching stage does.
+/// Long-lived across iterations, as the real sink's are: a bench that made fresh builders per
+/// iteration would mostly measure allocating and page-faulting their buffers.
+struct Builders(Vec<TableBuilder>);
+
+impl Builders {
+    fn new() -> Self {
+        Builders(
+            Table::EVENTS
+                .iter()
+                .map(|&t| TableBuilder::new(t, BATCH_ROWS))
+                .collect(),
+        )
+    }
+
+    fn append(&mut self, event: &dss_lake_frame::Event<'_>) -> usize {
+        let builder = &mut self.0[event.table() as usize];
+        builder.append(event, "bench", 0).expect("right table");
+        if builder.len() == BATCH_ROWS {
+            builder.finish().num_rows()
+        } else {
+            0
+        }
+    }
+
+    fn finish(&mut self) -> usize {
+        self.0.iter_mut().map(|b| b.finish().num_rows()).sum()
+    }
+}
+
+/// (a) Every frame through our decoder into the builders; returns the rows of all batches.
+fn run_dss_lake(frames: &[String], decoder: &mut FrameDecoder, builders: &mut Builders) -> usize {
+    let mut rows = 0;
+    for frame in frames {
+        if let Ok(Frame::Event(event)) = decoder.decode_message(frame) {
+            rows += builders.append(&event);
+        }
+    }
+    rows + builders.finish()
+}
+
+/// (b) `serde_json::Value` per payload, then the same extractor and builders.
+fn run_serde_value(
+    payloads: &[&str],
+    decoder: &mut FrameDecoder,
+    builders: &mut Builders,
+) -> usize {
+    let mut rows = 0;
+    for payload in payloads {
+        let value: serde_json::Value = serde_json::from_str(payload).expect("valid JSON");
+        if let Ok(event) = decoder.decode_value(&value) {
+            rows += builders.append(&event);
+        }
+    }
+    rows + builders.finish()
+}
+
+/// (c) arrow-json's reusable `Decoder` (it resets on `flush`), one batch per `batch_size` rows.
+fn arrow_json_decoder(schema: &Arc<Schema>, batch_size: usize) -> arrow_json::reader::Decoder {
+    arrow_json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(batch_size)
+        .with_coerce_primitive(true)
+        .build_decoder()
+        .expect("schema is valid")
+}
+
+fn run_arrow_json(ndjson: &[u8], decoder: &mut arrow_json::reader::Decoder) -> usize {
+    let mut rows = 0;
+    let mut rest = ndjson;
+    while !rest.is_empty() {
+        let consumed = decoder.decode(rest).expect("valid JSON");
+        rest = &rest[consumed..];
+        if let Some(batch) = decoder.flush().expect("decodes") {
+            rows += batch.num_rows();
+        }
+    }
+    rows + decoder
+        .flush()
+        .expect("decodes")
+        .map_or(0, |b| b.num_rows())
+}
+
+/// The DSS envelope as a nested Arrow schema, with the lake's natural types.
+fn arrow_json_schema() -> Arc<Schema> {
+    // "+00:00" is UTC without pulling chrono-tz into arrow-json.
+    let ts = |n: &str| {
+        Field::new(
+            n,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+            true,
+        )
+    };
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    let b = |n: &str| Field::new(n, DataType::Boolean, true);
+    let i = |n: &str| Field::new(n, DataType::Int64, true);
+    let strukt = |n: &str, f: Vec<Field>| Field::new(n, DataType::Struct(Fields::from(f)), true);
+    let datapoint = |n: &str| {
+        strukt(
+            n,
+            vec![
+                s("id"),
+                ts("created_at_from_device"),
+                ts("updated_at"),
+                ts("created_at"),
+                s("user_uuid"),
+                b("echo"),
+                b("closed"),
+                s("value"),
+                i("ack_message"),
+                i("ack_status"),
+                s("ack_id"),
+                ts("acked_at"),
+            ],
+        )
+    };
+    Arc::new(Schema::new(vec![
+        s("seq"),
+        strukt(
+            "metadata",
+            vec![
+                s("oem_id"),
+                s("oem_model"),
+                s("dsn"),
+                s("property_name"),
+                s("display_name"),
+                s("base_type"),
+                Field::new(
+                    "resource_tags",
+                    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                    true,
+                ),
+                s("event_type"),
+            ],
+        ),
+        strukt(
+            "connection",
+            vec![ts("event_time"), s("user_uuid"), s("status")],
+        ),
+        datapoint("datapoint"),
+        datapoint("datapointack"),
+        strukt(
+            "location_event",
+            vec![
+                s("dsn"),
+                s("ip"),
+                Field::new("lat", DataType::Float64, true),
+                Field::new("long", DataType::Float64, true),
+                s("provider"),
+                s("user_uuid"),
+                ts("created_at"),
+            ],
+        ),
+        strukt(
+            "registration_event",
+            vec![
+                s("dsn"),
+                s("user_uuid"),
+                b("registered"),
+                s("registration_type"),
+                ts("registered_at"),
+                ts("unregistered_at"),
+            ],
+        ),
+    ]))
+}
+
+fn decode(c: &mut Criterion) {
+    let frames = dss_lake_fleet::corpus(SEED, FRAMES);
+    let payloads: Vec<&str> = frames
+        .iter()
+        .map(|f| f.split_once('|').expect("framed").1)
+        .collect();
+    let ndjson = payloads.join("\n").into_bytes();
+    let bytes: usize = payloads.iter().map(|p| p.len()).sum();
+    let schema = arrow_json_schema();
+
+    // Every contender must decode every event, or the comparison is meaningless; twice, so the
+    // reused decoders and builders are checked too.
+    let mut decoder = FrameDecoder::new();
+    let mut builders = Builders::new();
+    let mut arrow = arrow_json_decoder(&schema, BATCH_ROWS);
+    for _ in 0..2 {
+        assert_eq!(run_dss_lake(&frames, &mut decoder, &mut builders), FRAMES);
+        assert_eq!(
+            run_serde_value(&payloads, &mut decoder, &mut builders),
+            FRAMES
+        );
+        assert_eq!(run_arrow_json(&ndjson, &mut arrow), FRAMES);
+    }
+
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(20);
+    for (unit, throughput) in [
+        ("bytes", Throughput::Bytes(bytes as u64)),
+        ("events", Throughput::Elements(FRAMES as u64)),
+    ] {
+        group.throughput(throughput);
+        group.bench_function(BenchmarkId::new("dss_lake", unit), |b| {
+            b.iter(|| run_dss_lake(&frames, &mut decoder, &mut builders))
+        });
+        group.bench_function(BenchmarkId::new("serde_value", unit), |b| {
+            b.iter(|| run_serde_value(&payloads, &mut decoder, &mut builders))
+        });
+        for batch_size in [1024, BATCH_ROWS] {
+            let mut arrow = arrow_json_decoder(&schema, batch_size);
+            group.bench_function(
+                BenchmarkId::new(format!("arrow_json_{batch_size}"), unit),
+                |b| b.iter(|| run_arrow_json(&ndjson, &mut arrow)),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

@@ -13,6 +13,9 @@ use crate::json::TapeRef;
 use crate::{DecodeError, Event, Rejected};
 
 /// A decoded message.
+// Boxing the event would cost an allocation per frame on the hot path; a `Frame` lives only
+// until the caller matches it, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame<'a> {
     /// `1|Z`: answer with a text `Z`.
@@ -61,8 +64,14 @@ impl FrameDecoder {
     ///
     /// The event borrows from the decoder until the next call. On failure the raw message comes
     /// back with the reason, for quarantine.
-    pub fn decode_message<'a, 'm>(&'a mut self, message: &'m str) -> Result<Frame<'a>, Rejected<'m>> {
-        let reject = |error| Rejected { raw: message, error };
+    pub fn decode_message<'a, 'm>(
+        &'a mut self,
+        message: &'m str,
+    ) -> Result<Frame<'a>, Rejected<'m>> {
+        let reject = |error| Rejected {
+            raw: message,
+            error,
+        };
         match split_message(message).map_err(reject)? {
             Split::Heartbeat => Ok(Frame::Heartbeat),
             Split::Payload {
@@ -102,7 +111,10 @@ impl FrameDecoder {
 
     /// Decodes an already parsed `serde_json::Value` through the same extractor and builders.
     /// This is the benchmark's baseline and the property tests' second opinion, not a fast path.
-    pub fn decode_value<'a>(&'a mut self, value: &'a serde_json::Value) -> Result<Event<'a>, DecodeError> {
+    pub fn decode_value<'a>(
+        &'a mut self,
+        value: &'a serde_json::Value,
+    ) -> Result<Event<'a>, DecodeError> {
         self.scratch.clear();
         let (event, spans) = extract_event(value, &mut self.scratch)?;
         Ok(attach_json(event, spans, &self.scratch))

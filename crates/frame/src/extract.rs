@@ -10,13 +10,11 @@ use std::ops::Range;
 use dss_lake_schema::Table;
 use smallvec::SmallVec;
 
-use crate::event::{
-    Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags,
-};
+use crate::DecodeError;
+use crate::event::{Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags};
 use crate::extras::{Extras, Level};
 use crate::json::{JsonRef, Scalar, write_json};
 use crate::time::parse_timestamp;
-use crate::DecodeError;
 
 /// Where in `scratch` the re-serialised JSON of an event went.
 #[derive(Debug, Default)]
@@ -64,7 +62,9 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
         .position(|(k, _)| *k == body_key)
         .or_else(|| {
             let alias = meta.table == Table::Datapointack;
-            bodies.iter().position(|(k, _)| alias && *k == "datapointack")
+            bodies
+                .iter()
+                .position(|(k, _)| alias && *k == "datapointack")
         })
         .ok_or(DecodeError::MissingField {
             field: body_path(meta.table),
@@ -96,7 +96,14 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
                 base_type: meta.base_type,
                 ..Datapoint::default()
             };
-            let ack = read_datapoint(body, meta.table, &mut datapoint, &mut extras, scratch, &mut spans)?;
+            let ack = read_datapoint(
+                body,
+                meta.table,
+                &mut datapoint,
+                &mut extras,
+                scratch,
+                &mut spans,
+            )?;
             match ack {
                 Some(ack) => Body::Datapointack(datapoint, ack),
                 None => Body::Datapoint(datapoint),
@@ -260,12 +267,16 @@ fn read_registration<'s, J: JsonRef<'s>>(
                 r.registered = opt_bool(value, "registration_event.registered", key, extras)?
             }
             "registration_type" => {
-                r.registration_type =
-                    opt_str(value, "registration_event.registration_type", b, key, extras)?
+                r.registration_type = opt_str(
+                    value,
+                    "registration_event.registration_type",
+                    b,
+                    key,
+                    extras,
+                )?
             }
             "registered_at" => {
-                r.registered_at =
-                    opt_time(value, "registration_event.registered_at", key, extras)?
+                r.registered_at = opt_time(value, "registration_event.registered_at", key, extras)?
             }
             "unregistered_at" => {
                 r.unregistered_at =
@@ -508,7 +519,10 @@ pub(crate) fn numeric_str(s: &str) -> Option<f64> {
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return None;
     }
-    if !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) {
+    if !t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
         return None;
     }
     t.parse::<f64>().ok().filter(|n| n.is_finite())

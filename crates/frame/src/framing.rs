@@ -66,10 +66,7 @@ mod tests {
             split_message("3|\"Z\""),
             Ok(Split::Payload { json: "\"Z\"", .. })
         ));
-        assert!(matches!(
-            split_message("2|ZZ"),
-            Ok(Split::Payload { .. })
-        ));
+        assert!(matches!(split_message("2|ZZ"), Ok(Split::Payload { .. })));
     }
 
     #[test]

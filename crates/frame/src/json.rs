@@ -262,8 +262,14 @@ mod tests {
         let from_tape = through_tape(text);
         let mut from_serde = String::new();
         write_json(&expected, &mut from_serde);
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&from_tape).unwrap(), expected);
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&from_serde).unwrap(), expected);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&from_tape).unwrap(),
+            expected
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&from_serde).unwrap(),
+            expected
+        );
     }
 
     #[test]

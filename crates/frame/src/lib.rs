@@ -43,8 +43,6 @@ pub mod time;
 
 pub use decode::{Frame, FrameDecoder};
 pub use error::{DecodeError, Rejected};
-pub use event::{
-    Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags,
-};
+pub use event::{Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags};
 pub use framing::{Split, split_message};
 pub use rows::{QuarantineBuilder, TableBuilder, WrongTable};

@@ -43,19 +43,27 @@ impl Row<'_> {
 
     fn text(&self, name: &'static str) -> Result<Option<String>, RestoreError> {
         let array = self.column(name)?;
-        let strings = array.as_string_opt::<i32>().ok_or(RestoreError::Column(name))?;
-        Ok(strings.is_valid(self.row).then(|| strings.value(self.row).to_owned()))
+        let strings = array
+            .as_string_opt::<i32>()
+            .ok_or(RestoreError::Column(name))?;
+        Ok(strings
+            .is_valid(self.row)
+            .then(|| strings.value(self.row).to_owned()))
     }
 
     fn int(&self, name: &'static str) -> Result<Option<i64>, RestoreError> {
         let array = self.column(name)?;
-        let ints = array.as_primitive_opt::<Int64Type>().ok_or(RestoreError::Column(name))?;
+        let ints = array
+            .as_primitive_opt::<Int64Type>()
+            .ok_or(RestoreError::Column(name))?;
         Ok(ints.is_valid(self.row).then(|| ints.value(self.row)))
     }
 
     fn float(&self, name: &'static str) -> Result<Option<f64>, RestoreError> {
         let array = self.column(name)?;
-        let floats = array.as_primitive_opt::<Float64Type>().ok_or(RestoreError::Column(name))?;
+        let floats = array
+            .as_primitive_opt::<Float64Type>()
+            .ok_or(RestoreError::Column(name))?;
         Ok(floats.is_valid(self.row).then(|| floats.value(self.row)))
     }
 
@@ -95,7 +103,9 @@ pub fn restore_row(table: Table, batch: &RecordBatch, row: usize) -> Result<Valu
             rows: batch.num_rows(),
         });
     }
-    let body_key = table.body_key().ok_or(RestoreError::NotAnEventTable(table))?;
+    let body_key = table
+        .body_key()
+        .ok_or(RestoreError::NotAnEventTable(table))?;
     let r = Row { batch, row };
     let string = |v: Option<String>| v.map(Value::String);
     let time = |v: Option<i64>| v.map(|t| Value::String(timestamp_string(t)));
@@ -119,12 +129,23 @@ pub fn restore_row(table: Table, batch: &RecordBatch, row: usize) -> Result<Valu
             put(&mut body, "status", string(r.text(col::STATUS)?));
         }
         Table::Datapoint | Table::Datapointack => {
-            put(&mut metadata, "property_name", string(r.text(col::PROPERTY_NAME)?));
-            put(&mut metadata, "display_name", string(r.text(col::DISPLAY_NAME)?));
+            put(
+                &mut metadata,
+                "property_name",
+                string(r.text(col::PROPERTY_NAME)?),
+            );
+            put(
+                &mut metadata,
+                "display_name",
+                string(r.text(col::DISPLAY_NAME)?),
+            );
             put(&mut metadata, "base_type", string(r.text(col::BASE_TYPE)?));
             put(&mut body, "id", string(r.text(col::ID)?));
             let device_time = time(r.time(col::CREATED_AT_FROM_DEVICE)?);
-            body.insert("created_at_from_device".into(), device_time.unwrap_or(Value::Null));
+            body.insert(
+                "created_at_from_device".into(),
+                device_time.unwrap_or(Value::Null),
+            );
             put(&mut body, "created_at", time(r.time(col::CREATED_AT)?));
             put(&mut body, "updated_at", time(r.time(col::UPDATED_AT)?));
             put(&mut body, "user_uuid", string(r.text(col::USER_UUID)?));
@@ -152,10 +173,26 @@ pub fn restore_row(table: Table, batch: &RecordBatch, row: usize) -> Result<Valu
             put(&mut body, "dsn", string(r.text(col::BODY_DSN)?));
             let user = string(r.text(col::USER_UUID)?);
             body.insert("user_uuid".into(), user.unwrap_or(Value::Null));
-            put(&mut body, "registered", boolean(r.boolean(col::REGISTERED)?));
-            put(&mut body, "registration_type", string(r.text(col::REGISTRATION_TYPE)?));
-            put(&mut body, "registered_at", time(r.time(col::REGISTERED_AT)?));
-            put(&mut body, "unregistered_at", time(r.time(col::UNREGISTERED_AT)?));
+            put(
+                &mut body,
+                "registered",
+                boolean(r.boolean(col::REGISTERED)?),
+            );
+            put(
+                &mut body,
+                "registration_type",
+                string(r.text(col::REGISTRATION_TYPE)?),
+            );
+            put(
+                &mut body,
+                "registered_at",
+                time(r.time(col::REGISTERED_AT)?),
+            );
+            put(
+                &mut body,
+                "unregistered_at",
+                time(r.time(col::UNREGISTERED_AT)?),
+            );
         }
         Table::Quarantine | Table::Gaps => return Err(RestoreError::NotAnEventTable(table)),
     }
@@ -180,14 +217,20 @@ pub fn restore_row(table: Table, batch: &RecordBatch, row: usize) -> Result<Valu
 
 fn resource_tags(r: &Row<'_>) -> Result<Option<Value>, RestoreError> {
     let array = r.column(col::RESOURCE_TAGS)?;
-    let lists = array.as_list_opt::<i32>().ok_or(RestoreError::Column(col::RESOURCE_TAGS))?;
+    let lists = array
+        .as_list_opt::<i32>()
+        .ok_or(RestoreError::Column(col::RESOURCE_TAGS))?;
     if lists.is_null(r.row) {
         return Ok(None);
     }
     let tags = lists.value(r.row);
-    let tags = tags.as_string_opt::<i32>().ok_or(RestoreError::Column(col::RESOURCE_TAGS))?;
+    let tags = tags
+        .as_string_opt::<i32>()
+        .ok_or(RestoreError::Column(col::RESOURCE_TAGS))?;
     Ok(Some(Value::Array(
-        tags.iter().map(|t| Value::String(t.unwrap_or_default().to_owned())).collect(),
+        tags.iter()
+            .map(|t| Value::String(t.unwrap_or_default().to_owned()))
+            .collect(),
     )))
 }
 

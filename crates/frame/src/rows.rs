@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder,
-    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, PrimitiveBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, Field};
 use dss_lake_schema::{Table, timestamp_type};
 
@@ -97,9 +96,16 @@ struct AckColumns {
     acked_at: TimestampMicrosecondBuilder,
 }
 
-fn text(capacity: usize) -> StringBuilder {
-    // Most text columns are uuids, DSNs and short names: 32 bytes a row is a fair first guess.
-    StringBuilder::with_capacity(capacity, capacity * 32)
+/// First guesses of a text column's bytes per row, so the first batch seldom regrows and rarely
+/// reserves much more than it uses; later batches are sized from the previous one (`finish`).
+const UUID: usize = 36;
+/// DSNs, names, short values.
+const WORD: usize = 16;
+/// Usually empty or `{}`.
+const TINY: usize = 2;
+
+fn text(capacity: usize, bytes_per_row: usize) -> StringBuilder {
+    StringBuilder::with_capacity(capacity, capacity * bytes_per_row)
 }
 
 fn time(capacity: usize) -> TimestampMicrosecondBuilder {
@@ -116,66 +122,66 @@ impl TableBuilder {
         let body = match table {
             Table::Connectivity => BodyColumns::Connectivity {
                 event_time: time(c),
-                user_uuid: text(c),
-                status: text(c),
+                user_uuid: text(c, UUID),
+                status: text(c, WORD),
             },
             Table::Datapoint | Table::Datapointack => {
                 BodyColumns::Datapoint(Box::new(DatapointColumns {
-                    property_name: text(c),
-                    display_name: text(c),
-                    base_type: text(c),
-                    id: text(c),
+                    property_name: text(c, WORD),
+                    display_name: text(c, WORD),
+                    base_type: text(c, WORD),
+                    id: text(c, UUID),
                     created_at_from_device: time(c),
                     created_at: time(c),
                     updated_at: time(c),
-                    user_uuid: text(c),
+                    user_uuid: text(c, UUID),
                     echo: BooleanBuilder::with_capacity(c),
                     closed: BooleanBuilder::with_capacity(c),
-                    value_json: text(c),
+                    value_json: text(c, WORD),
                     value_num: Float64Builder::with_capacity(c),
-                    metadata_json: text(c),
+                    metadata_json: text(c, TINY),
                     ack: (table == Table::Datapointack).then(|| AckColumns {
                         ack_message: Int64Builder::with_capacity(c),
                         ack_status: Int64Builder::with_capacity(c),
-                        ack_id: text(c),
+                        ack_id: text(c, UUID),
                         acked_at: time(c),
                     }),
                 }))
             }
             Table::Location => BodyColumns::Location {
-                body_dsn: text(c),
-                ip: text(c),
+                body_dsn: text(c, WORD),
+                ip: text(c, WORD),
                 lat: Float64Builder::with_capacity(c),
                 long: Float64Builder::with_capacity(c),
-                provider: text(c),
-                user_uuid: text(c),
+                provider: text(c, WORD),
+                user_uuid: text(c, UUID),
                 created_at: time(c),
             },
             Table::Registration => BodyColumns::Registration {
-                body_dsn: text(c),
-                user_uuid: text(c),
+                body_dsn: text(c, WORD),
+                user_uuid: text(c, UUID),
                 registered: BooleanBuilder::with_capacity(c),
-                registration_type: text(c),
+                registration_type: text(c, WORD),
                 registered_at: time(c),
                 unregistered_at: time(c),
             },
             Table::Quarantine | Table::Gaps => panic!("{table} is not an event table"),
         };
-        let tags = ListBuilder::with_capacity(text(c), c)
+        let tags = ListBuilder::with_capacity(text(c, TINY), c)
             .with_field(Field::new_list_field(DataType::Utf8, false));
         TableBuilder {
             table,
             envelope: EnvelopeColumns {
-                stream: text(c),
+                stream: text(c, WORD),
                 seq: Int64Builder::with_capacity(c),
                 received_at: time(c),
-                oem_id: text(c),
-                oem_model: text(c),
-                dsn: text(c),
+                oem_id: text(c, WORD),
+                oem_model: text(c, WORD),
+                dsn: text(c, WORD),
                 resource_tags: tags,
             },
             body,
-            extra_json: text(c),
+            extra_json: text(c, TINY),
             rows: 0,
         }
     }
@@ -194,7 +200,12 @@ impl TableBuilder {
     }
 
     /// Appends one event received from `stream` at `received_at`.
-    pub fn append(&mut self, event: &Event<'_>, stream: &str, received_at: Micros) -> Result<(), WrongTable> {
+    pub fn append(
+        &mut self,
+        event: &Event<'_>,
+        stream: &str,
+        received_at: Micros,
+    ) -> Result<(), WrongTable> {
         if event.table() != self.table {
             return Err(WrongTable {
                 event: event.table(),
@@ -226,7 +237,14 @@ impl TableBuilder {
 
     fn append_body(&mut self, body: &Body<'_>) {
         match (&mut self.body, body) {
-            (BodyColumns::Connectivity { event_time, user_uuid, status }, Body::Connectivity(c)) => {
+            (
+                BodyColumns::Connectivity {
+                    event_time,
+                    user_uuid,
+                    status,
+                },
+                Body::Connectivity(c),
+            ) => {
                 event_time.append_option(c.event_time);
                 user_uuid.append_option(c.user_uuid);
                 status.append_option(c.status);
@@ -236,7 +254,8 @@ impl TableBuilder {
                 cols.display_name.append_option(d.display_name);
                 cols.base_type.append_option(d.base_type);
                 cols.id.append_option(d.id);
-                cols.created_at_from_device.append_option(d.created_at_from_device);
+                cols.created_at_from_device
+                    .append_option(d.created_at_from_device);
                 cols.created_at.append_option(d.created_at);
                 cols.updated_at.append_option(d.updated_at);
                 cols.user_uuid.append_option(d.user_uuid);
@@ -253,7 +272,15 @@ impl TableBuilder {
                 }
             }
             (
-                BodyColumns::Location { body_dsn, ip, lat, long, provider, user_uuid, created_at },
+                BodyColumns::Location {
+                    body_dsn,
+                    ip,
+                    lat,
+                    long,
+                    provider,
+                    user_uuid,
+                    created_at,
+                },
                 Body::Location(l),
             ) => {
                 body_dsn.append_option(l.body_dsn);
@@ -291,56 +318,62 @@ impl TableBuilder {
     pub fn finish(&mut self) -> RecordBatch {
         let e = &mut self.envelope;
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(e.stream.finish()),
-            Arc::new(e.seq.finish()),
-            Arc::new(e.received_at.finish()),
-            Arc::new(e.oem_id.finish()),
-            Arc::new(e.oem_model.finish()),
-            Arc::new(e.dsn.finish()),
+            e.stream.take(),
+            e.seq.take(),
+            e.received_at.take(),
+            e.oem_id.take(),
+            e.oem_model.take(),
+            e.dsn.take(),
             Arc::new(e.resource_tags.finish()),
         ];
         match &mut self.body {
-            BodyColumns::Connectivity { event_time, user_uuid, status } => columns.extend([
-                Arc::new(event_time.finish()) as ArrayRef,
-                Arc::new(user_uuid.finish()),
-                Arc::new(status.finish()),
-            ]),
+            BodyColumns::Connectivity {
+                event_time,
+                user_uuid,
+                status,
+            } => columns.extend([event_time.take(), user_uuid.take(), status.take()]),
             BodyColumns::Datapoint(c) => {
                 columns.extend([
-                    Arc::new(c.property_name.finish()) as ArrayRef,
-                    Arc::new(c.display_name.finish()),
-                    Arc::new(c.base_type.finish()),
-                    Arc::new(c.id.finish()),
-                    Arc::new(c.created_at_from_device.finish()),
-                    Arc::new(c.created_at.finish()),
-                    Arc::new(c.updated_at.finish()),
-                    Arc::new(c.user_uuid.finish()),
-                    Arc::new(c.echo.finish()),
-                    Arc::new(c.closed.finish()),
-                    Arc::new(c.value_json.finish()),
-                    Arc::new(c.value_num.finish()),
-                    Arc::new(c.metadata_json.finish()),
+                    c.property_name.take(),
+                    c.display_name.take(),
+                    c.base_type.take(),
+                    c.id.take(),
+                    c.created_at_from_device.take(),
+                    c.created_at.take(),
+                    c.updated_at.take(),
+                    c.user_uuid.take(),
+                    c.echo.take(),
+                    c.closed.take(),
+                    c.value_json.take(),
+                    c.value_num.take(),
+                    c.metadata_json.take(),
                 ]);
                 if let Some(a) = &mut c.ack {
                     columns.extend([
-                        Arc::new(a.ack_message.finish()) as ArrayRef,
-                        Arc::new(a.ack_status.finish()),
-                        Arc::new(a.ack_id.finish()),
-                        Arc::new(a.acked_at.finish()),
+                        a.ack_message.take(),
+                        a.ack_status.take(),
+                        a.ack_id.take(),
+                        a.acked_at.take(),
                     ]);
                 }
             }
-            BodyColumns::Location { body_dsn, ip, lat, long, provider, user_uuid, created_at } => {
-                columns.extend([
-                    Arc::new(body_dsn.finish()) as ArrayRef,
-                    Arc::new(ip.finish()),
-                    Arc::new(lat.finish()),
-                    Arc::new(long.finish()),
-                    Arc::new(provider.finish()),
-                    Arc::new(user_uuid.finish()),
-                    Arc::new(created_at.finish()),
-                ])
-            }
+            BodyColumns::Location {
+                body_dsn,
+                ip,
+                lat,
+                long,
+                provider,
+                user_uuid,
+                created_at,
+            } => columns.extend([
+                body_dsn.take(),
+                ip.take(),
+                lat.take(),
+                long.take(),
+                provider.take(),
+                user_uuid.take(),
+                created_at.take(),
+            ]),
             BodyColumns::Registration {
                 body_dsn,
                 user_uuid,
@@ -349,18 +382,52 @@ impl TableBuilder {
                 registered_at,
                 unregistered_at,
             } => columns.extend([
-                Arc::new(body_dsn.finish()) as ArrayRef,
-                Arc::new(user_uuid.finish()),
-                Arc::new(registered.finish()),
-                Arc::new(registration_type.finish()),
-                Arc::new(registered_at.finish()),
-                Arc::new(unregistered_at.finish()),
+                body_dsn.take(),
+                user_uuid.take(),
+                registered.take(),
+                registration_type.take(),
+                registered_at.take(),
+                unregistered_at.take(),
             ]),
         }
-        columns.push(Arc::new(self.extra_json.finish()));
+        columns.push(self.extra_json.take());
         self.rows = 0;
         RecordBatch::try_new(self.table.schema(), columns)
             .expect("builders are laid out in the schema's column order")
+    }
+}
+
+/// Finishing a column leaves its builder with room for as many rows and bytes as the batch just
+/// taken (arrow's `finish` hands its buffers to the array), so a steady stream's next batch does
+/// not regrow, and copy, every buffer from nothing.
+trait TakeColumn {
+    fn take(&mut self) -> ArrayRef;
+}
+
+impl TakeColumn for StringBuilder {
+    fn take(&mut self) -> ArrayRef {
+        let (rows, bytes) = (self.len(), self.values_slice().len());
+        let array = self.finish();
+        *self = StringBuilder::with_capacity(rows, bytes);
+        Arc::new(array)
+    }
+}
+
+impl<T: ArrowPrimitiveType> TakeColumn for PrimitiveBuilder<T> {
+    fn take(&mut self) -> ArrayRef {
+        let rows = self.len();
+        let array = self.finish();
+        *self = PrimitiveBuilder::with_capacity(rows).with_data_type(array.data_type().clone());
+        Arc::new(array)
+    }
+}
+
+impl TakeColumn for BooleanBuilder {
+    fn take(&mut self) -> ArrayRef {
+        let rows = self.len();
+        let array = self.finish();
+        *self = BooleanBuilder::with_capacity(rows);
+        Arc::new(array)
     }
 }
 

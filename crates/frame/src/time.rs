@@ -21,18 +21,18 @@ pub struct ParsedTime {
 /// Returns `None` for anything that is not a valid date and time.
 pub fn parse_timestamp(text: &str) -> Option<ParsedTime> {
     let b = text.as_bytes();
-    if b.len() < 20 {
+    // The fixed-width head `YYYY-MM-DDTHH:MM:SS`, checked in one straight run (several per event).
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if b.len() < 20 || !fixed_head_is_well_formed(head) {
         return None;
     }
-    let year = digits(b, 0, 4)? as i32;
-    let month = digits(b, 5, 2)?;
-    let day = digits(b, 8, 2)?;
-    let hour = digits(b, 11, 2)?;
-    let minute = digits(b, 14, 2)?;
-    let second = digits(b, 17, 2)?;
-    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
+    let n = |i: usize| u32::from(head[i] - b'0');
+    let year = (n(0) * 1000 + n(1) * 100 + n(2) * 10 + n(3)) as i32;
+    let month = n(5) * 10 + n(6);
+    let day = n(8) * 10 + n(9);
+    let hour = n(11) * 10 + n(12);
+    let minute = n(14) * 10 + n(15);
+    let second = n(17) * 10 + n(18);
     let separator_is_t = b[10] == b'T';
     if !(separator_is_t || b[10] == b't' || b[10] == b' ') {
         return None;
@@ -83,9 +83,7 @@ pub fn parse_timestamp(text: &str) -> Option<ParsedTime> {
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_seconds;
     let micros = seconds * MICROS_PER_SECOND + fraction_micros;
-    let canonical = separator_is_t
-        && zulu
-        && fraction_digits == canonical_fraction_digits(micros);
+    let canonical = separator_is_t && zulu && fraction_digits == canonical_fraction_digits(micros);
     Some(ParsedTime { micros, canonical })
 }
 
@@ -129,14 +127,22 @@ fn canonical_fraction_digits(micros: i64) -> usize {
     }
 }
 
-fn digits(b: &[u8], start: usize, len: usize) -> Option<u32> {
-    b[start..start + len].iter().try_fold(0u32, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    })
+/// Digits and separators of `YYYY-MM-DD?HH:MM:SS` in place (the `?` is checked by the caller).
+fn fixed_head_is_well_formed(head: &[u8; 19]) -> bool {
+    const SEPARATORS: [(usize, u8); 4] = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    let mut bad = 0u8;
+    for (i, &c) in head.iter().enumerate() {
+        if !matches!(i, 4 | 7 | 10 | 13 | 16) {
+            // Any byte outside '0'..='9' wraps to 10 or more.
+            bad |= u8::from(c.wrapping_sub(b'0') > 9);
+        }
+    }
+    bad == 0 && SEPARATORS.iter().all(|&(i, c)| head[i] == c)
 }
 
 fn two_digits(a: u8, b: u8) -> Option<u32> {
-    digits(&[a, b], 0, 2)
+    let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
+    (a <= 9 && b <= 9).then(|| u32::from(a) * 10 + u32::from(b))
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
