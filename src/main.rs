@@ -19,6 +19,10 @@ enum Command {
     Corpus(cmd::corpus::CorpusArgs),
     /// Run the DSS emulator: subscriptions REST API and WebSocket streams fed by a simulated fleet.
     Sim(dss_lake_sim::SimArgs),
+    /// Serve read-only SQL over the lake on HTTP (JSON, NDJSON, CSV, Arrow IPC, Parquet).
+    Serve(cmd::serve::ServeArgs),
+    /// Run one read-only SQL statement over the lake and print the result as a table.
+    Query(cmd::query::QueryArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,5 +30,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Corpus(args) => cmd::corpus::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Query(args) => cmd::query::run(args),
     }
 }

@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod corpus;
+pub(crate) mod query;
+pub(crate) mod serve;
 pub(crate) mod sim;
