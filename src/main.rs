@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Print a sample of generated DSS frames (the deterministic corpus used by tests and benches).
     Corpus(cmd::corpus::CorpusArgs),
+    /// Load archived events (NDJSON, or DSS Collector files) into the lake, exactly once.
+    Import(cmd::import::ImportArgs),
     /// Run the DSS emulator: subscriptions REST API and WebSocket streams fed by a simulated fleet.
     Sim(dss_lake_sim::SimArgs),
     /// Serve read-only SQL over the lake on HTTP (JSON, NDJSON, CSV, Arrow IPC, Parquet).
@@ -29,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Corpus(args) => cmd::corpus::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Query(args) => cmd::query::run(args),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod corpus;
+pub(crate) mod import;
 pub(crate) mod query;
 pub(crate) mod serve;
 pub(crate) mod sim;
