@@ -213,10 +213,7 @@ impl ObjectStoreRegistry for LakeRegistry {
         None
     }
 
-    fn get_store(
-        &self,
-        url: &url::Url,
-    ) -> datafusion::common::Result<Arc<dyn ObjectStore>> {
+    fn get_store(&self, url: &url::Url) -> datafusion::common::Result<Arc<dyn ObjectStore>> {
         if url.as_str().starts_with(LAKE_URL.trim_end_matches('/')) {
             Ok(Arc::clone(&self.store))
         } else {

@@ -5,7 +5,7 @@
 //! else `received_at`), ties broken by `seq`, so a replayed or late event lands where its own
 //! timestamp puts it, not where it arrived.
 //!
-//! - `twin_latest`: the latest value of each property of each device, with its time (`at`)
+//! - `twin_latest`: the latest value of each property of each device, with its time (`value_time`)
 //!   and numeric value.
 //! - `device_status`: each device's latest connectivity state, since when it has been in it
 //!   (the first event of the current run of that state), and when it was last heard of.
