@@ -1,0 +1,191 @@
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+/// Writes `text` to a file with `mode` and loads it.
+fn load(text: &str, mode: u32, overrides: &Overrides) -> Result<Config> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ingest.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    Config::load(&path, overrides)
+}
+
+fn err(text: &str) -> String {
+    load(text, 0o600, &Overrides::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_minimal_file_gets_every_default() {
+    let text = format!(
+        "[[stream]]\nname = \"freezers\"\nurl = \"wss://h.example/stream\"\nkey = \"{KEY}\"\n"
+    );
+    let config = load(&text, 0o600, &Overrides::default()).unwrap();
+    assert_eq!(config.lake, PathBuf::from("lake"));
+    assert_eq!(
+        config.metrics_addr,
+        Some(DEFAULT_METRICS_ADDR.parse().unwrap())
+    );
+    assert_eq!(config.flush, FlushPolicy::default());
+    assert_eq!(config.connection, ConnectionSettings::default());
+    assert_eq!(config.streams[0].name.as_str(), "freezers");
+    assert_eq!(config.streams[0].key.expose(), KEY);
+}
+
+#[test]
+fn every_setting_and_the_overrides_reach_the_config() {
+    let text = format!(
+        "lake = \"/data/lake\"\nmetrics_addr = \"127.0.0.1:1\"\nshutdown_timeout = \"5s\"\n\
+         [flush]\nmax_rows = 10\nmax_bytes = 1000\nmax_age = \"250ms\"\n\
+         [connection]\nheartbeat_interval = \"1s\"\nwatchdog_heartbeats = 2\nbackoff_initial = \"10ms\"\n\
+         backoff_max = \"1s\"\nconnect_timeout = \"2s\"\nmax_message_size = 4096\n\
+         [[stream]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1/stream\"\nkey = \"{KEY}\"\n"
+    );
+    let overrides = Overrides {
+        lake: Some("/elsewhere".into()),
+        metrics_addr: Some("off".into()),
+    };
+    let config = load(&text, 0o600, &overrides).unwrap();
+    assert_eq!(config.lake, PathBuf::from("/elsewhere"));
+    assert_eq!(config.metrics_addr, None);
+    assert_eq!(config.shutdown_timeout, Duration::from_secs(5));
+    assert_eq!(config.flush.max_rows, 10);
+    assert_eq!(config.flush.max_age, Duration::from_millis(250));
+    assert_eq!(config.connection.watchdog(), Duration::from_secs(2));
+    assert_eq!(config.connection.max_message_size, 4096);
+}
+
+#[test]
+fn bad_values_are_refused_with_the_field_named_and_never_the_key() {
+    let stream =
+        |extra: &str| format!("[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\n{extra}\n");
+    let cases = [
+        (
+            format!("{}", stream(&format!("key = \"{KEY}\"\ncolour = 1"))),
+            "colour",
+        ),
+        ("[[stream]]\nname = \"a\"\n".to_owned(), "url"),
+        (
+            stream(&format!("key = \"{KEY}\"\n[flush]\nmax_age = \"soon\"")),
+            "flush.max_age",
+        ),
+        (
+            stream(&format!(
+                "key = \"{KEY}\"\n[connection]\nwatchdog_heartbeats = 0"
+            )),
+            "connection.watchdog_heartbeats",
+        ),
+        (
+            format!("[[stream]]\nname = \"bad name\"\nurl = \"wss://h\"\nkey = \"{KEY}\""),
+            "stream[0].name",
+        ),
+        (
+            format!("[[stream]]\nname = \"a\"\nurl = \"http://h\"\nkey = \"{KEY}\""),
+            "stream[0].url",
+        ),
+        (
+            format!(
+                "[[stream]]\nname = \"a\"\nurl = \"wss://h?stream_key={KEY}\"\nkey = \"{KEY}\""
+            ),
+            "stream[0].url",
+        ),
+        (
+            stream("key_env = \"DSS_LAKE_TEST_SURELY_UNSET\""),
+            "stream[0].key_env",
+        ),
+        (stream(""), "stream[0].key"),
+        (stream(&format!("key = \"{KEY}&x\"")), "stream[0].key"),
+        (
+            format!(
+                "metrics_addr = \"nowhere\"\n{}",
+                stream(&format!("key = \"{KEY}\""))
+            ),
+            "metrics_addr",
+        ),
+        ("lake = \"x\"\n".to_owned(), "stream"),
+    ];
+    for (text, field) in cases {
+        let message = err(&text);
+        assert!(message.contains(field), "{field} not named in: {message}");
+        assert!(
+            !message.contains("0123456789abcdef0123"),
+            "key leaked: {message}"
+        );
+    }
+    let twice = format!(
+        "{}{}",
+        stream(&format!("key = \"{KEY}\"")),
+        stream(&format!("key = \"{KEY}\""))
+    );
+    assert!(err(&twice).contains("stream[1].name"));
+}
+
+#[test]
+fn a_file_with_keys_readable_by_others_is_refused_with_the_chmod_fix() {
+    let text = format!("[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey = \"{KEY}\"\n");
+    let message = load(&text, 0o644, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("chmod 600") && message.contains("644"),
+        "{message}"
+    );
+    assert!(load(&text, 0o640, &Overrides::default()).is_err());
+    // Keys from the environment: the file holds no secret and may be world-readable.
+    // SAFETY of the test: the variable name is unique to this test.
+    unsafe { std::env::set_var("DSS_LAKE_TEST_KEY_A", KEY) };
+    let text =
+        "[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey_env = \"DSS_LAKE_TEST_KEY_A\"\n";
+    assert_eq!(
+        load(text, 0o644, &Overrides::default()).unwrap().streams[0]
+            .key
+            .expose(),
+        KEY
+    );
+}
+
+#[test]
+fn a_key_file_must_be_private_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey_file = {:?}\n",
+        key_file
+    );
+    assert!(err(&text).contains("chmod 600"));
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = load(&text, 0o644, &Overrides::default()).unwrap();
+    assert_eq!(config.streams[0].key.expose(), KEY);
+}
+
+#[test]
+fn the_dss_collector_config_json_is_accepted() {
+    let json = format!(
+        r#"[{{"id": 1, "name": "Freezers EU", "url": "wss://stream-field-eu.aylanetworks.com/stream", "key": "{KEY}"}},
+            {{"id": "2", "name": "", "url": "wss://stream.aylanetworks.com/stream?stream_key={KEY}", "key": "{KEY}", "extra": true}}]"#
+    );
+    let overrides = Overrides {
+        lake: Some("/data".into()),
+        metrics_addr: None,
+    };
+    let config = load(&json, 0o600, &overrides).unwrap();
+    assert_eq!(config.lake, PathBuf::from("/data"));
+    let names: Vec<&str> = config.streams.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Freezers-EU", "stream-2"]);
+    assert_eq!(
+        config.streams[1].url,
+        "wss://stream.aylanetworks.com/stream"
+    );
+    assert!(
+        load(&json, 0o604, &overrides)
+            .unwrap_err()
+            .to_string()
+            .contains("chmod 600")
+    );
+}

@@ -1,0 +1,319 @@
+//! Counters of every stream, served as Prometheus text at `/metrics`, and `/health`.
+//!
+//! Each stream's socket task and sink thread update plain atomics (relaxed: counters need no
+//! ordering with other memory); the HTTP handler reads them. Labels carry the stream name, never
+//! the key.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use dss_lake_batch::{Clock, SinkCounts, SystemClock, WriterStats};
+use dss_lake_schema::{StreamName, Table};
+
+/// The live counters of one stream.
+#[derive(Debug)]
+pub struct StreamMetrics {
+    pub stream: StreamName,
+    /// Text messages read from the socket (events, heartbeats and malformed ones).
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+    pub heartbeats: AtomicU64,
+    /// Connections that were lost (error, close, or the watchdog) and retried.
+    pub reconnects: AtomicU64,
+    /// Reconnects the watchdog caused.
+    pub watchdog_timeouts: AtomicU64,
+    pub connected: AtomicBool,
+    /// Messages read but not yet decoded (the socket-to-sink channel).
+    pub socket_queue: AtomicU64,
+    /// Chunks waiting for the lake's writer.
+    pub writer_queue: AtomicU64,
+    /// `received_at` of the newest stored event, micros since the epoch (0: none yet).
+    pub last_event_micros: AtomicI64,
+    /// The highest `seq` pushed to the lake, plus one (0: none yet).
+    pub last_seq_plus_one: AtomicU64,
+    /// The sink's counters, copied by the sink thread on every tick.
+    counts: [AtomicU64; 9],
+    /// False once the stream's sink thread has stopped (after shutdown, or on a lake error).
+    pub alive: AtomicBool,
+    pub writer: Arc<WriterStats>,
+}
+
+impl StreamMetrics {
+    pub fn new(stream: StreamName, writer: Arc<WriterStats>, last_seq: Option<u64>) -> Self {
+        StreamMetrics {
+            stream,
+            messages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            heartbeats: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            watchdog_timeouts: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            socket_queue: AtomicU64::new(0),
+            writer_queue: AtomicU64::new(0),
+            last_event_micros: AtomicI64::new(0),
+            last_seq_plus_one: AtomicU64::new(last_seq.map_or(0, |s| s + 1)),
+            counts: Default::default(),
+            alive: AtomicBool::new(true),
+            writer,
+        }
+    }
+
+    /// The highest `seq` handed to the lake, for the next `seq_start`.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq_plus_one.load(Relaxed).checked_sub(1)
+    }
+
+    /// Copies the sink's counters (called by the one thread that owns the sink).
+    pub fn store_counts(&self, c: &SinkCounts) {
+        let values = [
+            c.events[0],
+            c.events[1],
+            c.events[2],
+            c.events[3],
+            c.events[4],
+            c.duplicates,
+            c.quarantined,
+            c.gaps,
+            c.length_mismatches,
+        ];
+        for (slot, value) in self.counts.iter().zip(values) {
+            slot.store(value, Relaxed);
+        }
+    }
+
+    /// A snapshot of the sink's counters as last copied.
+    pub fn counts(&self) -> SinkCounts {
+        let v: Vec<u64> = self.counts.iter().map(|c| c.load(Relaxed)).collect();
+        SinkCounts {
+            events: [v[0], v[1], v[2], v[3], v[4]],
+            duplicates: v[5],
+            quarantined: v[6],
+            gaps: v[7],
+            length_mismatches: v[8],
+        }
+    }
+}
+
+/// Every stream's counters; what `/metrics` and `/health` read.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub streams: Vec<Arc<StreamMetrics>>,
+}
+
+impl Metrics {
+    /// The Prometheus text exposition (version 0.0.4).
+    pub fn render(&self) -> String {
+        let now = SystemClock.now();
+        let mut out = String::with_capacity(4096);
+        let mut family =
+            |name: &str, kind: &str, help: &str, value: &dyn Fn(&StreamMetrics) -> String| {
+                let _ = writeln!(
+                    out,
+                    "# HELP dss_lake_ingest_{name} {help}\n# TYPE dss_lake_ingest_{name} {kind}"
+                );
+                for s in &self.streams {
+                    let _ = writeln!(
+                        out,
+                        "dss_lake_ingest_{name}{{stream=\"{}\"}} {}",
+                        s.stream,
+                        value(s)
+                    );
+                }
+            };
+        let load = |a: &AtomicU64| a.load(Relaxed).to_string();
+        family("messages_total", "counter", "Text messages read.", &|s| {
+            load(&s.messages)
+        });
+        family(
+            "bytes_total",
+            "counter",
+            "Bytes of text messages read.",
+            &|s| load(&s.bytes),
+        );
+        family(
+            "heartbeats_total",
+            "counter",
+            "Heartbeats received and answered.",
+            &|s| load(&s.heartbeats),
+        );
+        family(
+            "reconnects_total",
+            "counter",
+            "Connections lost and retried.",
+            &|s| load(&s.reconnects),
+        );
+        family(
+            "watchdog_timeouts_total",
+            "counter",
+            "Connections dropped by the watchdog.",
+            &|s| load(&s.watchdog_timeouts),
+        );
+        family(
+            "connected",
+            "gauge",
+            "1 while the stream's socket is open.",
+            &|s| u8::from(s.connected.load(Relaxed)).to_string(),
+        );
+        family(
+            "duplicates_total",
+            "counter",
+            "Events at or below the last seq, dropped.",
+            &|s| s.counts().duplicates.to_string(),
+        );
+        family(
+            "gaps_total",
+            "counter",
+            "Jumps in seq recorded in the gaps table.",
+            &|s| s.counts().gaps.to_string(),
+        );
+        family(
+            "quarantined_total",
+            "counter",
+            "Frames kept in quarantine.",
+            &|s| s.counts().quarantined.to_string(),
+        );
+        family(
+            "length_mismatches_total",
+            "counter",
+            "Events whose LEN matched neither length.",
+            &|s| s.counts().length_mismatches.to_string(),
+        );
+        family(
+            "commits_total",
+            "counter",
+            "Commits of the stream's writer.",
+            &|s| load(&s.writer.commits),
+        );
+        family(
+            "files_committed_total",
+            "counter",
+            "Parquet files committed.",
+            &|s| load(&s.writer.files),
+        );
+        family(
+            "bytes_committed_total",
+            "counter",
+            "Bytes of Parquet committed.",
+            &|s| load(&s.writer.file_bytes),
+        );
+        family("rows_committed_total", "counter", "Rows committed.", &|s| {
+            load(&s.writer.rows)
+        });
+        family(
+            "flush_seconds_total",
+            "counter",
+            "Time spent committing.",
+            &|s| secs(s.writer.flush_micros_total.load(Relaxed)),
+        );
+        family(
+            "last_flush_seconds",
+            "gauge",
+            "Duration of the last commit.",
+            &|s| secs(s.writer.last_commit_micros.load(Relaxed)),
+        );
+        family(
+            "socket_queue",
+            "gauge",
+            "Messages read, waiting to be decoded.",
+            &|s| load(&s.socket_queue),
+        );
+        family(
+            "writer_queue",
+            "gauge",
+            "Row chunks waiting for the writer.",
+            &|s| load(&s.writer_queue),
+        );
+        family(
+            "last_seq",
+            "gauge",
+            "Highest seq handed to the lake (-1: none).",
+            &|s| s.last_seq().map_or(-1, |x| x as i64).to_string(),
+        );
+        family(
+            "last_event_age_seconds",
+            "gauge",
+            "Seconds since the newest event arrived (-1: none).",
+            &|s| match s.last_event_micros.load(Relaxed) {
+                0 => "-1".to_owned(),
+                at => secs(now.saturating_sub(at).max(0) as u64),
+            },
+        );
+        let _ = writeln!(
+            out,
+            "# HELP dss_lake_ingest_events_total Events stored, by type.\n# TYPE dss_lake_ingest_events_total counter"
+        );
+        for s in &self.streams {
+            let counts = s.counts();
+            for table in Table::EVENTS {
+                let _ = writeln!(
+                    out,
+                    "dss_lake_ingest_events_total{{stream=\"{}\",type=\"{}\"}} {}",
+                    s.stream,
+                    table.dir_name(),
+                    counts.events_in(table)
+                );
+            }
+        }
+        out
+    }
+
+    /// Healthy while every stream's sink runs; connection state is reported, not judged (a
+    /// stream reconnecting is the daemon doing its job).
+    pub fn health(&self) -> (bool, String) {
+        let mut ok = true;
+        let mut body = String::from("{\"streams\":[");
+        for (i, s) in self.streams.iter().enumerate() {
+            let alive = s.alive.load(Relaxed);
+            ok &= alive;
+            let _ = write!(
+                body,
+                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{}}}",
+                if i == 0 { "" } else { "," },
+                s.stream,
+                s.connected.load(Relaxed)
+            );
+        }
+        let _ = write!(
+            body,
+            "],\"status\":\"{}\"}}",
+            if ok { "ok" } else { "failing" }
+        );
+        (ok, body)
+    }
+}
+
+fn secs(micros: u64) -> String {
+    format!("{:.6}", micros as f64 / 1e6)
+}
+
+/// `/metrics` and `/health`.
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    let for_health = Arc::clone(&metrics);
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let text = metrics.render();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+            }),
+        )
+        .route(
+            "/health",
+            get(move || {
+                let (ok, body) = for_health.health();
+                let status = if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                async move {
+                    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+                }
+            }),
+        )
+}
