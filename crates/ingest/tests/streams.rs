@@ -1,0 +1,330 @@
+//! The ingest engine against the DSS emulator over real loopback sockets: dropped connections,
+//! half-open connections, restarts and shutdown, checked by reading `seq` back from the Parquet
+//! files of the lake.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
+use dss_lake_schema::{StreamName, Table, layout};
+use dss_lake_sim::{Faults, Rate, Sim, SimConfig};
+use tokio::net::{TcpListener, TcpStream};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn sim_config(faults: Faults) -> SimConfig {
+    SimConfig {
+        rate: Rate::PerSecond(4000.0),
+        heartbeat_interval: Duration::from_millis(100),
+        replay_buffer: 100_000,
+        stats_interval: None,
+        faults,
+        ..SimConfig::default()
+    }
+}
+
+async fn start_sim(config: SimConfig) -> (Sim, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sim = Sim::new(config).unwrap();
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    (sim, addr)
+}
+
+/// An ingest config with one stream per subscription of `sim`, served at `addr`.
+fn ingest_config(sim: &Sim, addr: SocketAddr, lake: &Path, tables: &[Table]) -> Config {
+    let streams = sim
+        .subscriptions()
+        .into_iter()
+        .filter(|s| tables.contains(&s.subscription_type))
+        .map(|s| StreamConfig {
+            name: StreamName::parse(s.subscription_type.dir_name()).unwrap(),
+            url: format!("ws://{addr}/stream"),
+            key: StreamKey::new(&s.stream_key).unwrap(),
+        })
+        .collect();
+    Config {
+        lake: lake.to_owned(),
+        metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
+        flush: dss_lake_batch::FlushPolicy {
+            max_rows: 5_000,
+            max_bytes: 64 << 20,
+            max_age: Duration::from_millis(500),
+        },
+        connection: ConnectionSettings {
+            heartbeat_interval: Duration::from_millis(100),
+            watchdog_heartbeats: 5,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(200),
+            connect_timeout: Duration::from_secs(2),
+            max_message_size: 1 << 20,
+        },
+        shutdown_timeout: Duration::from_secs(10),
+        streams,
+    }
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(PATIENCE, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+/// Every committed `seq` of every stream in the lake, by stream.
+fn seqs_in_lake(lake: &Path) -> BTreeMap<String, Vec<i64>> {
+    let mut seqs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for table in Table::EVENTS {
+        let Ok(partitions) = std::fs::read_dir(layout::table_dir(lake, table)) else {
+            continue;
+        };
+        for partition in partitions.flatten() {
+            for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if layout::is_hidden(&name) {
+                    continue;
+                }
+                let (stream, _) = layout::parse_file_name(&name).unwrap();
+                let reader =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                        std::fs::File::open(file.path()).unwrap(),
+                    )
+                    .unwrap();
+                let mask =
+                    parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
+                for batch in reader.with_projection(mask).build().unwrap() {
+                    let batch = batch.unwrap();
+                    let column = batch
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<arrow_array::Int64Array>()
+                        .unwrap();
+                    seqs.entry(stream.to_string())
+                        .or_default()
+                        .extend(column.values().iter().copied());
+                }
+            }
+        }
+    }
+    seqs
+}
+
+/// Asserts each stream holds a contiguous run of `seq`, each exactly once, ending at `last`.
+fn assert_exactly_once(lake: &Path, last: &BTreeMap<String, Option<u64>>) {
+    let seqs = seqs_in_lake(lake);
+    for (stream, last) in last {
+        let mut got = seqs.get(stream).cloned().unwrap_or_default();
+        got.sort_unstable();
+        let Some(last) = last else {
+            assert!(got.is_empty());
+            continue;
+        };
+        let first = got[0];
+        let expected: Vec<i64> = (first..=*last as i64).collect();
+        assert_eq!(got.len(), expected.len(), "{stream}: duplicates or holes");
+        assert!(got == expected, "{stream}: not every seq exactly once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_every_thousand_events_lose_and_double_nothing() {
+    let (sim, addr) = start_sim(sim_config(Faults {
+        close_every: 1000,
+        ..Faults::default()
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let tables = [Table::Datapoint, Table::Connectivity];
+    let running = Ingest::start(ingest_config(&sim, addr, dir.path(), &tables))
+        .await
+        .unwrap();
+    let metrics = Arc::clone(running.metrics());
+    wait_for("five reconnects and 6000 events", || {
+        let s = &metrics.streams[0];
+        s.reconnects.load(Ordering::Relaxed) >= 5 && s.last_seq().unwrap_or(0) > 6000
+    })
+    .await;
+    assert!(sim.stats().fault_closes >= 5);
+    let summary = running.shutdown().await.unwrap();
+    let last: BTreeMap<_, _> = summary
+        .streams
+        .iter()
+        .map(|s| (s.name.to_string(), s.checkpoint.seq))
+        .collect();
+    for s in &summary.streams {
+        assert_eq!(s.counts.gaps, 0, "{}: upstream lost nothing", s.name);
+    }
+    assert_exactly_once(dir.path(), &last);
+    sim.shutdown();
+}
+
+/// A TCP proxy whose connections can be frozen: bytes stop flowing both ways but the sockets
+/// stay open, as with a half-open connection. New connections flow normally.
+struct Proxy {
+    addr: SocketAddr,
+    /// Connections accepted so far (a connection's generation is its number, from 1).
+    accepted: Arc<AtomicU64>,
+    /// Connections of a generation below this are frozen.
+    frozen_before: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let frozen_before = Arc::new(AtomicU64::new(0));
+        let frozen = Arc::clone(&frozen_before);
+        let accepted = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                let generation = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let server = TcpStream::connect(upstream).await.unwrap();
+                tokio::spawn(pipe(client, server, generation, Arc::clone(&frozen)));
+            }
+        });
+        Proxy {
+            addr,
+            accepted,
+            frozen_before,
+        }
+    }
+
+    /// Freezes every connection open now.
+    fn freeze(&self) {
+        let next = self.accepted.load(Ordering::SeqCst) + 1;
+        self.frozen_before.store(next, Ordering::SeqCst);
+    }
+}
+
+async fn pipe(client: TcpStream, server: TcpStream, generation: u64, frozen: Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let frozen2 = Arc::clone(&frozen);
+    let hold = |frozen: Arc<AtomicU64>| async move {
+        // Once frozen, never forward again, and keep the sockets open.
+        if generation < frozen.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+    };
+    let up = async move {
+        let mut buf = vec![0; 16 << 10];
+        loop {
+            let n = match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            hold(Arc::clone(&frozen)).await;
+            if sw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    let down = async move {
+        let mut buf = vec![0; 16 << 10];
+        loop {
+            let n = match sr.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            hold(Arc::clone(&frozen2)).await;
+            if cw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(up, down);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_open_connection_is_dropped_by_the_watchdog_and_the_stream_resumes_without_loss() {
+    // The emulator must not drop the frozen client itself for missed heartbeats first.
+    let mut config = sim_config(Faults::default());
+    config.max_missed_heartbeats = 1000;
+    let (sim, sim_addr) = start_sim(config).await;
+    let proxy = Proxy::start(sim_addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let running = Ingest::start(ingest_config(
+        &sim,
+        proxy.addr,
+        dir.path(),
+        &[Table::Datapoint],
+    ))
+    .await
+    .unwrap();
+    let metrics = Arc::clone(running.metrics());
+    let stream = Arc::clone(&metrics.streams[0]);
+    wait_for("events", || stream.last_seq().unwrap_or(0) > 500).await;
+    let frozen_at = stream.last_seq().unwrap();
+    proxy.freeze();
+    wait_for("the watchdog", || {
+        stream.watchdog_timeouts.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+    wait_for("the stream to resume", || {
+        stream.last_seq().unwrap_or(0) > frozen_at + 1000
+    })
+    .await;
+    assert!(stream.heartbeats.load(Ordering::Relaxed) > 0);
+    let summary = running.shutdown().await.unwrap();
+    assert_eq!(summary.streams[0].counts.gaps, 0);
+    let last = [("datapoint".to_owned(), summary.streams[0].checkpoint.seq)].into();
+    assert_exactly_once(dir.path(), &last);
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_after_the_checkpoint_and_metrics_never_show_the_key() {
+    let (sim, addr) = start_sim(sim_config(Faults::default())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ingest_config(&sim, addr, dir.path(), &[Table::Datapoint]);
+    let key = config.streams[0].key.expose().to_owned();
+    for round in 1..=3u64 {
+        let running = Ingest::start(config.clone()).await.unwrap();
+        let stream = Arc::clone(&running.metrics().streams[0]);
+        wait_for("events", || stream.last_seq().unwrap_or(0) > round * 1500).await;
+        let addr = running.metrics_addr().unwrap();
+        let (status, body) = http_get(addr, "/metrics").await;
+        assert!(status.contains("200"), "{status}");
+        assert!(
+            body.contains("dss_lake_ingest_events_total{stream=\"datapoint\",type=\"datapoint\"}"),
+            "{body}"
+        );
+        assert!(!body.contains(&key) && !body.contains(&key[..8]));
+        let (status, health) = http_get(addr, "/health").await;
+        assert!(
+            status.contains("200") && health.contains("\"ok\""),
+            "{status} {health}"
+        );
+        // A second daemon on the same stream is refused while the first runs.
+        assert!(Ingest::start(config.clone()).await.is_err());
+        let summary = running.shutdown().await.unwrap();
+        assert!(summary.streams[0].checkpoint.seq.unwrap() > round * 1500);
+    }
+    let last =
+        dss_lake_batch::Checkpoint::load(dir.path(), &StreamName::parse("datapoint").unwrap())
+            .unwrap()
+            .seq;
+    assert_exactly_once(dir.path(), &[("datapoint".to_owned(), last)].into());
+    sim.shutdown();
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
