@@ -98,15 +98,17 @@ impl FrameDecoder {
         input.resize(json.len() + INPUT_PADDING, 0);
         scratch.clear();
 
-        // The tape's allocation is kept across frames; only its lifetime changes.
-        let mut parsed: Tape<'a> = std::mem::replace(tape, Tape::null().reset()).reset();
+        // The tape's allocation is kept across frames; only its lifetime changes. (Taking the
+        // `Vec` leaves an empty one behind; `Tape::null()` would allocate a placeholder per frame.)
+        let mut parsed: Tape<'a> = Tape(std::mem::take(&mut tape.0)).reset();
         let result = match fill_tape_padded(input, json.len(), buffers, &mut parsed) {
             Ok(()) => extract_event(TapeRef(&parsed.0), scratch),
             Err(e) => Err(DecodeError::from_simd(&e)),
         };
         *tape = parsed.reset();
-        let (event, spans) = result?;
-        Ok(attach_json(event, spans, scratch))
+        let (mut event, spans) = result?;
+        attach_json(&mut event, spans, scratch);
+        Ok(event)
     }
 
     /// Decodes an already parsed `serde_json::Value` through the same extractor and builders.
@@ -116,17 +118,18 @@ impl FrameDecoder {
         value: &'a serde_json::Value,
     ) -> Result<Event<'a>, DecodeError> {
         self.scratch.clear();
-        let (event, spans) = extract_event(value, &mut self.scratch)?;
-        Ok(attach_json(event, spans, &self.scratch))
+        let (mut event, spans) = extract_event(value, &mut self.scratch)?;
+        attach_json(&mut event, spans, &self.scratch);
+        Ok(event)
     }
 }
 
-fn attach_json<'a>(mut event: Event<'a>, spans: Spans, scratch: &'a str) -> Event<'a> {
+// In place: an `Event` is a few hundred bytes, and each move of it is a copy.
+fn attach_json<'a>(event: &mut Event<'a>, spans: Spans, scratch: &'a str) {
     let text = |span: Option<std::ops::Range<usize>>| span.map(|r| &scratch[r]);
     event.extra_json = text(spans.extra_json);
     if let Body::Datapoint(d) | Body::Datapointack(d, _) = &mut event.body {
         d.value_json = text(spans.value_json);
         d.metadata_json = text(spans.metadata_json);
     }
-    event
 }

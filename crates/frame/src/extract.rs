@@ -481,7 +481,10 @@ fn opt_coordinate<'s, J: JsonRef<'s>>(
     let number = match value.scalar() {
         Scalar::Str(text) => {
             let number = numeric_str(text).ok_or(DecodeError::wrong_type(field, EXPECTED))?;
-            if ryu::Buffer::new().format_finite(number) != text {
+            // Shortest float text never has spaces, so the padded spelling DSS often sends
+            // (`" 48.856600"`) goes to the overlay without formatting the float to compare.
+            let padded = text.starts_with(' ') || text.ends_with(' ');
+            if padded || ryu::Buffer::new().format_finite(number) != text {
                 extras.value(Level::Body, key, value);
             }
             number

@@ -30,6 +30,7 @@
 //! assert_eq!(restored, serde_json::from_str::<serde_json::Value>(payload).unwrap());
 //! ```
 
+mod columns;
 mod decode;
 mod error;
 mod event;

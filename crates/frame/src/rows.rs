@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, PrimitiveBuilder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    ArrayBuilder, BooleanBuilder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, Field};
 use dss_lake_schema::{Table, timestamp_type};
 
+use crate::columns::{TextColumn, ValueColumn};
 use crate::event::{Body, Event, Micros};
 
 /// The event belongs to another table than the builder's.
@@ -27,73 +28,73 @@ pub struct TableBuilder {
     table: Table,
     envelope: EnvelopeColumns,
     body: BodyColumns,
-    extra_json: StringBuilder,
+    extra_json: TextColumn,
     rows: usize,
 }
 
 #[derive(Debug)]
 struct EnvelopeColumns {
-    stream: StringBuilder,
-    seq: Int64Builder,
-    received_at: TimestampMicrosecondBuilder,
-    oem_id: StringBuilder,
-    oem_model: StringBuilder,
-    dsn: StringBuilder,
+    stream: TextColumn,
+    seq: ValueColumn<Int64Type>,
+    received_at: TimeColumn,
+    oem_id: TextColumn,
+    oem_model: TextColumn,
+    dsn: TextColumn,
     resource_tags: ListBuilder<StringBuilder>,
 }
 
 #[derive(Debug)]
 enum BodyColumns {
     Connectivity {
-        event_time: TimestampMicrosecondBuilder,
-        user_uuid: StringBuilder,
-        status: StringBuilder,
+        event_time: TimeColumn,
+        user_uuid: TextColumn,
+        status: TextColumn,
     },
     Datapoint(Box<DatapointColumns>),
     Location {
-        body_dsn: StringBuilder,
-        ip: StringBuilder,
-        lat: Float64Builder,
-        long: Float64Builder,
-        provider: StringBuilder,
-        user_uuid: StringBuilder,
-        created_at: TimestampMicrosecondBuilder,
+        body_dsn: TextColumn,
+        ip: TextColumn,
+        lat: ValueColumn<Float64Type>,
+        long: ValueColumn<Float64Type>,
+        provider: TextColumn,
+        user_uuid: TextColumn,
+        created_at: TimeColumn,
     },
     Registration {
-        body_dsn: StringBuilder,
-        user_uuid: StringBuilder,
+        body_dsn: TextColumn,
+        user_uuid: TextColumn,
         registered: BooleanBuilder,
-        registration_type: StringBuilder,
-        registered_at: TimestampMicrosecondBuilder,
-        unregistered_at: TimestampMicrosecondBuilder,
+        registration_type: TextColumn,
+        registered_at: TimeColumn,
+        unregistered_at: TimeColumn,
     },
 }
 
 #[derive(Debug)]
 struct DatapointColumns {
-    property_name: StringBuilder,
-    display_name: StringBuilder,
-    base_type: StringBuilder,
-    id: StringBuilder,
-    created_at_from_device: TimestampMicrosecondBuilder,
-    created_at: TimestampMicrosecondBuilder,
-    updated_at: TimestampMicrosecondBuilder,
-    user_uuid: StringBuilder,
+    property_name: TextColumn,
+    display_name: TextColumn,
+    base_type: TextColumn,
+    id: TextColumn,
+    created_at_from_device: TimeColumn,
+    created_at: TimeColumn,
+    updated_at: TimeColumn,
+    user_uuid: TextColumn,
     echo: BooleanBuilder,
     closed: BooleanBuilder,
-    value_json: StringBuilder,
-    value_num: Float64Builder,
-    metadata_json: StringBuilder,
+    value_json: TextColumn,
+    value_num: ValueColumn<Float64Type>,
+    metadata_json: TextColumn,
     /// Present for datapointack only.
     ack: Option<AckColumns>,
 }
 
 #[derive(Debug)]
 struct AckColumns {
-    ack_message: Int64Builder,
-    ack_status: Int64Builder,
-    ack_id: StringBuilder,
-    acked_at: TimestampMicrosecondBuilder,
+    ack_message: ValueColumn<Int64Type>,
+    ack_status: ValueColumn<Int64Type>,
+    ack_id: TextColumn,
+    acked_at: TimeColumn,
 }
 
 /// First guesses of a text column's bytes per row, so the first batch seldom regrows and rarely
@@ -104,12 +105,14 @@ const WORD: usize = 16;
 /// Usually empty or `{}`.
 const TINY: usize = 2;
 
-fn text(capacity: usize, bytes_per_row: usize) -> StringBuilder {
-    StringBuilder::with_capacity(capacity, capacity * bytes_per_row)
+fn text(capacity: usize, bytes_per_row: usize) -> TextColumn {
+    TextColumn::with_capacity(capacity, capacity * bytes_per_row)
 }
 
-fn time(capacity: usize) -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::with_capacity(capacity).with_data_type(timestamp_type())
+type TimeColumn = ValueColumn<TimestampMicrosecondType>;
+
+fn time(capacity: usize) -> TimeColumn {
+    ValueColumn::with_capacity(capacity, timestamp_type())
 }
 
 impl TableBuilder {
@@ -138,11 +141,11 @@ impl TableBuilder {
                     echo: BooleanBuilder::with_capacity(c),
                     closed: BooleanBuilder::with_capacity(c),
                     value_json: text(c, WORD),
-                    value_num: Float64Builder::with_capacity(c),
+                    value_num: ValueColumn::with_capacity(c, DataType::Float64),
                     metadata_json: text(c, TINY),
                     ack: (table == Table::Datapointack).then(|| AckColumns {
-                        ack_message: Int64Builder::with_capacity(c),
-                        ack_status: Int64Builder::with_capacity(c),
+                        ack_message: ValueColumn::with_capacity(c, DataType::Int64),
+                        ack_status: ValueColumn::with_capacity(c, DataType::Int64),
                         ack_id: text(c, UUID),
                         acked_at: time(c),
                     }),
@@ -151,8 +154,8 @@ impl TableBuilder {
             Table::Location => BodyColumns::Location {
                 body_dsn: text(c, WORD),
                 ip: text(c, WORD),
-                lat: Float64Builder::with_capacity(c),
-                long: Float64Builder::with_capacity(c),
+                lat: ValueColumn::with_capacity(c, DataType::Float64),
+                long: ValueColumn::with_capacity(c, DataType::Float64),
                 provider: text(c, WORD),
                 user_uuid: text(c, UUID),
                 created_at: time(c),
@@ -167,13 +170,14 @@ impl TableBuilder {
             },
             Table::Quarantine | Table::Gaps => panic!("{table} is not an event table"),
         };
-        let tags = ListBuilder::with_capacity(text(c, TINY), c)
+        let tags_values = StringBuilder::with_capacity(c, c * TINY);
+        let tags = ListBuilder::with_capacity(tags_values, c)
             .with_field(Field::new_list_field(DataType::Utf8, false));
         TableBuilder {
             table,
             envelope: EnvelopeColumns {
                 stream: text(c, WORD),
-                seq: Int64Builder::with_capacity(c),
+                seq: ValueColumn::with_capacity(c, DataType::Int64),
                 received_at: time(c),
                 oem_id: text(c, WORD),
                 oem_model: text(c, WORD),
@@ -404,21 +408,15 @@ trait TakeColumn {
     fn take(&mut self) -> ArrayRef;
 }
 
-impl TakeColumn for StringBuilder {
+impl<T: ArrowPrimitiveType> TakeColumn for ValueColumn<T> {
     fn take(&mut self) -> ArrayRef {
-        let (rows, bytes) = (self.len(), self.values_slice().len());
-        let array = self.finish();
-        *self = StringBuilder::with_capacity(rows, bytes);
-        Arc::new(array)
+        ValueColumn::take(self)
     }
 }
 
-impl<T: ArrowPrimitiveType> TakeColumn for PrimitiveBuilder<T> {
+impl TakeColumn for TextColumn {
     fn take(&mut self) -> ArrayRef {
-        let rows = self.len();
-        let array = self.finish();
-        *self = PrimitiveBuilder::with_capacity(rows).with_data_type(array.data_type().clone());
-        Arc::new(array)
+        TextColumn::take(self)
     }
 }
 
@@ -452,7 +450,7 @@ impl QuarantineBuilder {
     pub fn new() -> Self {
         QuarantineBuilder {
             stream: StringBuilder::new(),
-            received_at: time(0),
+            received_at: TimestampMicrosecondBuilder::new().with_data_type(timestamp_type()),
             source: StringBuilder::new(),
             raw: StringBuilder::new(),
             error_kind: StringBuilder::new(),
