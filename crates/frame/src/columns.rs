@@ -30,13 +30,13 @@ impl TextColumn {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn end(&self) -> i32 {
         // The same limit arrow's builder enforces: a 32-bit offset array holds under 2 GiB.
         i32::try_from(self.values.len()).expect("Utf8 column over 2 GiB")
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn append_value(&mut self, value: &str) {
         self.values.extend_from_slice(value.as_bytes());
         let end = self.end();
@@ -44,7 +44,7 @@ impl TextColumn {
         self.nulls.append_non_null();
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn append_option(&mut self, value: Option<&str>) {
         match value {
             Some(value) => self.append_value(value),
@@ -95,13 +95,13 @@ impl<T: ArrowPrimitiveType> ValueColumn<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn append_value(&mut self, value: T::Native) {
         self.values.push(value);
         self.nulls.append_non_null();
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn append_option(&mut self, value: Option<T::Native>) {
         match value {
             Some(value) => self.append_value(value),
