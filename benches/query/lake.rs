@@ -26,8 +26,12 @@ const ROW_GROUP_ROWS: usize = 131_072;
 const FIRST_DAY: i32 = 20_416 + 365; // 2026-11-24
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// (model, share of devices in percent, numeric properties with their period in minutes).
-const MODELS: [(&str, usize, [(&str, i64); 3]); 3] = [
+/// A model: its name, its share of devices in percent, and three numeric properties with their
+/// reporting period in minutes.
+type Model = (&'static str, usize, [(&'static str, i64); 3]);
+
+/// The fleet's models.
+const MODELS: [Model; 3] = [
     (
         "freezer-model",
         60,
@@ -347,7 +351,7 @@ impl Generator {
         let first = self.seq + 1;
         for device in 0..DEVICES {
             let registers = day == 0;
-            if !registers && (device + day) % 100 != 0 {
+            if !registers && !(device + day).is_multiple_of(100) {
                 continue;
             }
             let t = day_start(day) + 3_600_000_000;

@@ -132,7 +132,7 @@ impl Write for SharedBuf {
 enum Writer {
     Json(JsonWriter<SharedBuf, JsonArray>),
     Ndjson(JsonWriter<SharedBuf, LineDelimited>),
-    Csv(datafusion::arrow::csv::Writer<SharedBuf>),
+    Csv(Box<datafusion::arrow::csv::Writer<SharedBuf>>),
     Arrow(StreamWriter<SharedBuf>),
     Parquet(Box<ArrowWriter<SharedBuf>>),
 }
@@ -160,11 +160,11 @@ impl Encoder {
         let writer = match format {
             Format::Json => Writer::Json(json().build(buf.clone())),
             Format::Ndjson => Writer::Ndjson(json().build(buf.clone())),
-            Format::Csv => Writer::Csv(
+            Format::Csv => Writer::Csv(Box::new(
                 datafusion::arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .build(buf.clone()),
-            ),
+            )),
             Format::Arrow => {
                 Writer::Arrow(StreamWriter::try_new(buf.clone(), schema).map_err(internal)?)
             }
