@@ -16,7 +16,7 @@ use dss_lake_query::datafusion::parquet::file::properties::WriterProperties;
 use dss_lake_schema::{Table, layout};
 
 /// Devices in the generated fleet.
-const DEVICES: usize = 5_000;
+const DEVICES: usize = 5_100;
 /// Days of history, starting 2026-11-24.
 const DAYS: usize = 4;
 /// Files per table and day: the batch writer commits several per day.

@@ -6,7 +6,7 @@
 //! `<target>/bench-lake-v1` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
 //! (e.g. one written by the ingest daemon) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
 //!
-//! Generated fleet (see `lake.rs`): 5,000 devices of three models over four days, each numeric
+//! Generated fleet (see `lake.rs`): 5,100 devices of three models over four days, each numeric
 //! property reporting at a fixed cadence with a deterministic wobble, plus connectivity, acks,
 //! locations and registrations; files laid out and sorted like the batch writer's.
 
