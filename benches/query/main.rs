@@ -2,7 +2,10 @@
 //! the dss-lake engine, side by side with DuckDB (Python, from `scripts/python-env.sh`) on the
 //! same files in the same run. Prints a table; asserts nothing.
 //!
-//! `cargo bench --bench query` (release build). The lake is generated once into
+//! `cargo bench --bench query` (the bench profile: fat LTO, a long DataFusion build), or
+//! `cargo bench --profile dev --bench query` to reuse the test build, whose dependencies are
+//! already optimised (opt-level 2); the figures in the issue report came from the latter on a
+//! busy 2-core machine. The lake is generated once into
 //! `<target>/bench-lake-v1` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
 //! (e.g. one written by the ingest daemon) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
 //!
