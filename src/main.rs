@@ -25,6 +25,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Run one read-only SQL statement over the lake and print the result as a table.
     Query(cmd::query::QueryArgs),
+    /// Hold the configured DSS streams and store every event in the lake exactly once.
+    Ingest(cmd::ingest::IngestArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +37,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Query(args) => cmd::query::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod corpus;
 pub(crate) mod import;
+pub(crate) mod ingest;
 pub(crate) mod query;
 pub(crate) mod serve;
 pub(crate) mod sim;
