@@ -17,15 +17,19 @@ TABLES = ["connectivity", "datapoint", "datapointack", "location", "registration
 
 
 def ts(text):
+    """Microseconds since the epoch, as DuckDB's epoch_us() gives them (no pytz needed)."""
     if text is None:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+bad = [line.rstrip("\n") for line in open(bad_file, encoding="utf-8") if line.strip()]
 expected = {t: {} for t in TABLES}
 for line in open(archive, encoding="utf-8"):
     line = line.strip()
-    if not line:
+    if not line or line in bad:
         continue
     payload = line.split("|", 1)[1] if line[0].isdigit() else line
     event = json.loads(payload)
@@ -54,7 +58,7 @@ for table in TABLES:
         fail(f"{table}: {len(seqs)} rows, expected {len(expected[table])}")
 
 for seq, dsn, prop, value_json, value_num, created_at, echo, date in rows(
-    "datapoint", "seq, dsn, property_name, value_json, value_num, created_at, echo, date"
+    "datapoint", "seq, dsn, property_name, value_json, value_num, epoch_us(created_at), echo, date"
 ):
     e = expected["datapoint"][seq]
     dp = e["datapoint"]
@@ -76,12 +80,12 @@ for seq, dsn, prop, value_json, value_num, created_at, echo, date in rows(
     if str(date) != dp["created_at"][:10]:
         fail(f"datapoint {seq}: partition {date} != event date {dp['created_at'][:10]}")
 
-for seq, status, event_time in rows("connectivity", "seq, status, event_time"):
+for seq, status, event_time in rows("connectivity", "seq, status, epoch_us(event_time)"):
     c = expected["connectivity"][seq]["connection"]
     if status != c["status"] or event_time != ts(c["event_time"]):
         fail(f"connectivity {seq} differs")
 
-for seq, lat, long, created_at in rows("location", "seq, lat, long, created_at"):
+for seq, lat, long, created_at in rows("location", "seq, lat, long, epoch_us(created_at)"):
     loc = expected["location"][seq]["location_event"]
     if lat != float(loc["lat"]) or long != float(loc["long"]) or created_at != ts(loc["created_at"]):
         fail(f"location {seq} differs")
@@ -91,13 +95,12 @@ for seq, registered, rtype in rows("registration", "seq, registered, registratio
     if registered != r["registered"] or rtype != r["registration_type"]:
         fail(f"registration {seq} differs")
 
-for seq, status, acked_at in rows("datapointack", "seq, ack_status, acked_at"):
+for seq, status, acked_at in rows("datapointack", "seq, ack_status, epoch_us(acked_at)"):
     a = expected["datapointack"][seq]
     body = a.get("datapoint", a.get("datapointack"))
     if status != body["ack_status"] or acked_at != ts(body["acked_at"]):
         fail(f"datapointack {seq} differs")
 
-bad = [line.rstrip("\n") for line in open(bad_file, encoding="utf-8") if line.strip()]
 raw = sorted(r[0] for r in rows("quarantine", "raw"))
 if raw != sorted(bad):
     fail(f"quarantine holds {raw!r}, expected {sorted(bad)!r}")

@@ -186,13 +186,7 @@ impl StreamSink {
         if self.gaps.len() > 0 {
             batches.push((Table::Gaps, self.gaps.finish()));
         }
-        for (table, batch) in batches {
-            self.send(ToWriter::Rows {
-                table,
-                batch,
-                last_seq,
-            })?;
-        }
+        self.send(ToWriter::Rows { batches, last_seq })?;
         self.pending_rows = 0;
         Ok(())
     }

@@ -27,9 +27,10 @@ use crate::policy::FlushPolicy;
 /// A message from a stream's producer to its writer.
 #[derive(Debug)]
 pub(crate) enum ToWriter {
+    /// Rows of every table up to `last_seq`, in ONE message: a commit may only happen between
+    /// messages, so it can never take the datapoints up to a seq without the other tables' rows.
     Rows {
-        table: Table,
-        batch: RecordBatch,
+        batches: Vec<(Table, RecordBatch)>,
         last_seq: Option<u64>,
     },
     /// Everything before `offset` of the archive `source` has been sent.
@@ -133,11 +134,11 @@ impl Writer {
         let mut pending = Pending::default();
         loop {
             match queue.recv_timeout(tick) {
-                Ok(ToWriter::Rows {
-                    table,
-                    batch,
-                    last_seq,
-                }) => pending.add_rows(table, batch, last_seq, self.clock.now()),
+                Ok(ToWriter::Rows { batches, last_seq }) => {
+                    for (table, batch) in batches {
+                        pending.add_rows(table, batch, last_seq, self.clock.now());
+                    }
+                }
                 Ok(ToWriter::Progress { source, offset }) => {
                     pending.add_progress(source, offset, self.clock.now())
                 }
