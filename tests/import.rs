@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dss_lake_schema::{Table, layout};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dss-lake");
+use common::BIN;
+use dss_lake_schema::{Table, layout};
 const BAD_LINES: [&str; 3] = [
     r#"{"seq":"5","metadata":{"dsn":"X","event_type":"firmware"},"firmware":{}}"#,
     r#"17|{"seq":"broken"#,
@@ -147,36 +148,10 @@ fn check_visible_files(lake: &Path) -> usize {
 }
 
 fn seqs_in_lake(lake: &Path) -> Vec<i64> {
-    let mut seqs = Vec::new();
-    for table in Table::EVENTS {
-        let Ok(partitions) = fs::read_dir(layout::table_dir(lake, table)) else {
-            continue;
-        };
-        for partition in partitions.flatten() {
-            for file in fs::read_dir(partition.path()).unwrap().flatten() {
-                if layout::is_hidden(&file.file_name().to_string_lossy()) {
-                    continue;
-                }
-                let reader =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                        fs::File::open(file.path()).unwrap(),
-                    )
-                    .unwrap();
-                let mask =
-                    parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
-                for batch in reader.with_projection(mask).build().unwrap() {
-                    let batch = batch.unwrap();
-                    let column = batch
-                        .column(0)
-                        .as_any()
-                        .downcast_ref::<arrow_array::Int64Array>()
-                        .unwrap();
-                    seqs.extend(column.values().iter().copied());
-                }
-            }
-        }
-    }
-    seqs
+    common::seqs_by_stream(lake)
+        .into_values()
+        .flatten()
+        .collect()
 }
 
 #[test]

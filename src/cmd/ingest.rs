@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use dss_lake_ingest::{Config, Ingest, Overrides};
-use tracing::{info, warn};
+use dss_lake_ingest::{Config, Ingest, Overrides, Summary};
+use tracing::info;
+
+use super::process;
 
 /// Flags of `dss-lake ingest`; everything else is in the config file.
 #[derive(Debug, clap::Args)]
@@ -24,19 +26,39 @@ pub(crate) struct IngestArgs {
     metrics_addr: Option<String>,
 }
 
+impl IngestArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            lake: self.lake.clone(),
+            metrics_addr: self.metrics_addr.clone(),
+        };
+        Ok(Config::load(&self.config, &overrides)?)
+    }
+}
+
+/// `--check`: the config file parses and validates (keys found, permissions right); prints the
+/// streams with their keys redacted.
+pub(crate) fn check(args: &IngestArgs) -> anyhow::Result<()> {
+    let config = args.load()?;
+    println!(
+        "ok: ingest into {} with {} streams",
+        config.lake.display(),
+        config.streams.len()
+    );
+    for stream in &config.streams {
+        println!(
+            "  {} {} key {}",
+            stream.name,
+            stream.url,
+            stream.key.redacted()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: IngestArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
-    let overrides = Overrides {
-        lake: args.lake,
-        metrics_addr: args.metrics_addr,
-    };
-    let config = Config::load(&args.config, &overrides)?;
+    process::init_logging("info");
+    let config = args.load()?;
     // Two workers are plenty: socket tasks only move bytes; decoding and writing run on each
     // stream's own threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,39 +71,32 @@ pub(crate) fn run(args: IngestArgs) -> anyhow::Result<()> {
         let running = Ingest::start(config)
             .await
             .with_context(|| format!("starting ingest into {}", lake.display()))?;
-        let signal = shutdown_signal().await?;
-        info!("{signal}: stopping reads and committing every stream (a second signal exits at once)");
-        tokio::spawn(async {
-            if let Ok(again) = shutdown_signal().await {
-                // Committed files and checkpoints are atomic: the next start recovers.
-                warn!("{again} again: exiting at once");
-                std::process::exit(130);
-            }
-        });
+        let signal = process::shutdown_signal().await?;
+        info!(
+            "{signal}: stopping reads and committing every stream (a second signal exits at once)"
+        );
+        process::exit_on_second_signal();
         let summary = running.shutdown().await?;
-        for stream in &summary.streams {
-            let c = &stream.counts;
-            println!(
-                "{}: committed up to seq {}; {} events, {} duplicates dropped, {} gaps, {} quarantined",
-                stream.name,
-                stream.checkpoint.seq.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                c.total_events(),
-                c.duplicates,
-                c.gaps,
-                c.quarantined
-            );
-        }
+        print_summary(&summary);
         Ok(())
     })
 }
 
-/// Waits for SIGINT or SIGTERM and names it.
-async fn shutdown_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// One line per stream: what is committed and what was dropped, merged or set aside.
+pub(crate) fn print_summary(summary: &Summary) {
+    for stream in &summary.streams {
+        let c = &stream.counts;
+        println!(
+            "{}: committed up to seq {}; {} events, {} duplicates dropped, {} gaps, {} quarantined",
+            stream.name,
+            stream
+                .checkpoint
+                .seq
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            c.total_events(),
+            c.duplicates,
+            c.gaps,
+            c.quarantined
+        );
+    }
 }

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use dss_lake_query::{ByteSize, EngineConfig, ServerConfig};
 
+use super::process;
+
 /// How the SQL engine reads the lake (shared by `serve` and `query`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct EngineArgs {
     /// The lake directory: `<lake>/<table>/date=YYYY-MM-DD/*.parquet`.
-    #[arg(long, env = "DSS_LAKE_LAKE", default_value = "lake")]
+    #[arg(long, env = "DSS_LAKE_DIR", default_value = "lake")]
     lake: PathBuf,
     /// Query worker threads, separate from the threads serving sockets; 0 = one per core.
     #[arg(long, env = "DSS_LAKE_QUERY_THREADS", default_value_t = 0)]
@@ -99,12 +101,7 @@ impl ServeArgs {
 }
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    process::init_logging("info");
     let config = args.config();
     // Two threads for sockets are plenty: queries run on the engine's own runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -117,9 +114,21 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            let _ = process::shutdown_signal().await;
         };
         dss_lake_query::serve(config, listener, shutdown).await?;
         Ok(())
     })
+}
+
+/// `--check`: the flags parse into a valid server config.
+pub(crate) fn check(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    println!(
+        "ok: serve {} on {} (auth {})",
+        config.engine.lake.display(),
+        args.listen,
+        if config.token.is_some() { "on" } else { "off" }
+    );
+    Ok(())
 }

@@ -5,13 +5,10 @@ use std::io::Write;
 use anyhow::Context;
 use dss_lake_sim::{Sim, SimArgs};
 
+use super::process;
+
 pub(crate) fn run(args: SimArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    process::init_logging("info");
     let listen = args.listen;
     let sim = Sim::new(args.clone().into_config()?)?;
     // Two workers: one for the generator and sockets, one for a local client or benchmark.
@@ -26,7 +23,7 @@ pub(crate) fn run(args: SimArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         print_banner(&sim, &args, listener.local_addr()?)?;
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            let _ = process::shutdown_signal().await;
         };
         sim.serve(listener, shutdown).await?;
         Ok(())
@@ -63,4 +60,18 @@ fn print_banner(sim: &Sim, args: &SimArgs, addr: std::net::SocketAddr) -> std::i
         )?;
     }
     out.flush()
+}
+
+/// `--check`: the config validates and the emulator can be built; prints its subscriptions.
+pub(crate) fn check(args: &SimArgs) -> anyhow::Result<()> {
+    let sim = Sim::new(args.clone().into_config()?)?;
+    println!(
+        "ok: sim on {} with {} subscriptions",
+        args.listen,
+        sim.subscriptions().len()
+    );
+    for s in sim.subscriptions() {
+        println!("  {} {}", s.subscription_type.dir_name(), s.stream_key);
+    }
+    Ok(())
 }

@@ -41,7 +41,7 @@ pub(crate) fn recover_stream(
                 let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
                     continue;
                 };
-                let verdict = if let Some(final_name) = name.strip_prefix("_inflight.") {
+                let verdict = if let Some(final_name) = layout::in_flight_target(name) {
                     belongs_to(final_name, stream).then_some(&mut recovery.removed_in_flight)
                 } else {
                     match layout::parse_file_name(name) {

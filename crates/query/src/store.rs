@@ -238,7 +238,7 @@ mod tests {
         std::fs::create_dir_all(lake.path().join("_checkpoints")).unwrap();
         for name in [
             "a-1-2.parquet",
-            "_inflight.a-3-4.parquet",
+            "_inflight.a-3-4.parquet.partial",
             ".x.parquet",
             "notes.txt",
         ] {
@@ -261,7 +261,11 @@ mod tests {
             .unwrap();
         assert_eq!(listed, ["gaps/date=2026-11-24/a-1-2.parquet"]);
 
-        for hidden in ["_inflight.a-3-4.parquet", "s-5-6.parquet", "notes.txt"] {
+        for hidden in [
+            "_inflight.a-3-4.parquet.partial",
+            "s-5-6.parquet",
+            "notes.txt",
+        ] {
             let path = Path::from(format!("gaps/date=2026-11-24/{hidden}"));
             assert!(
                 store.get_opts(&path, GetOptions::default()).await.is_err(),

@@ -65,9 +65,18 @@ pub fn parse_file_name(file_name: &str) -> Option<(StreamName, FileRange)> {
     Some((StreamName::parse(stream).ok()?, range))
 }
 
-/// The name a file is written under before it is committed: hidden from every reader.
+/// The name a file is written under before it is committed: hidden from every reader. The
+/// leading `_` hides it from Hive-style readers (Spark, DataFusion listings), the suffix from a
+/// plain `*.parquet` glob (DuckDB's `read_parquet`).
 pub fn in_flight_name(final_name: &str) -> String {
-    format!("_inflight.{final_name}")
+    format!("_inflight.{final_name}.partial")
+}
+
+/// The committed name an in-flight file was going to get; `None` for any other file.
+pub fn in_flight_target(file_name: &str) -> Option<&str> {
+    file_name
+        .strip_prefix("_inflight.")?
+        .strip_suffix(".partial")
 }
 
 /// True when readers must skip `file_name`: in-flight, hidden, or not Parquet.
@@ -133,6 +142,12 @@ mod tests {
         assert!(a < b);
         assert!(!is_hidden(&a));
         assert!(is_hidden(&in_flight_name(&a)));
+        assert!(
+            !in_flight_name(&a).ends_with(".parquet"),
+            "a *.parquet glob skips it"
+        );
+        assert_eq!(in_flight_target(&in_flight_name(&a)), Some(a.as_str()));
+        assert_eq!(in_flight_target(&a), None);
         assert!(is_hidden(".DS_Store"));
     }
 

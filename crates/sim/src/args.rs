@@ -38,6 +38,11 @@ pub struct SimArgs {
     #[arg(long, env = "DSS_LAKE_SIM_REPLAY_BUFFER", default_value_t = 50_000)]
     pub replay_buffer: usize,
 
+    /// The seq of the first event of every subscription, as on a DSS that has been running
+    /// for a while (a client resuming from an earlier run asks for its next seq).
+    #[arg(long, env = "DSS_LAKE_SIM_FIRST_SEQ", default_value_t = 1)]
+    pub first_seq: u64,
+
     /// Token required by the REST API as `Authorization: auth_token <token>` [default: derived
     /// from --seed, printed at start].
     #[arg(long, env = "DSS_LAKE_SIM_AUTH_TOKEN")]
@@ -89,6 +94,11 @@ pub struct SimArgs {
     #[arg(long, env = "DSS_LAKE_SIM_FAULT_CLOSE_EVERY", default_value_t = 0)]
     pub fault_close_every: u64,
 
+    /// Fault: after this many events, send nothing more (no heartbeats either) on that
+    /// connection but keep it open, like a half-open TCP connection; 0 never.
+    #[arg(long, env = "DSS_LAKE_SIM_FAULT_FREEZE_EVERY", default_value_t = 0)]
+    pub fault_freeze_every: u64,
+
     /// Fault: never send heartbeats [default: off].
     #[arg(
         long,
@@ -122,10 +132,7 @@ impl SimArgs {
                 )
             })?,
         };
-        let mean_interval_micros = match self.rate {
-            Rate::PerSecond(r) => ((1e6 / r) as i64).max(1),
-            Rate::Max => FleetConfig::default().mean_interval_micros,
-        };
+        let mean_interval_micros = self.rate.mean_interval_micros();
         let fleet = FleetConfig {
             seed: self.seed,
             freezers: self.freezers,
@@ -156,10 +163,12 @@ impl SimArgs {
             heartbeat_interval: self.heartbeat_secs.0,
             max_missed_heartbeats: self.max_missed_heartbeats,
             replay_buffer: self.replay_buffer,
+            first_seq: self.first_seq,
             auth_token: self.auth_token,
             presets,
             faults: Faults {
                 close_every: self.fault_close_every,
+                freeze_every: self.fault_freeze_every,
                 no_heartbeats: self.fault_no_heartbeats,
                 stall: self.fault_stall,
                 malformed_fraction: self.fault_malformed,
@@ -172,7 +181,8 @@ impl SimArgs {
     }
 }
 
-fn now_micros() -> i64 {
+/// The wall clock in microseconds since the epoch, where a live fleet's clock starts.
+pub fn now_micros() -> i64 {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -25,6 +25,8 @@ pub struct SimConfig {
     pub max_missed_heartbeats: u32,
     /// Events kept per subscription for replay with `seq_start`.
     pub replay_buffer: usize,
+    /// The seq of each subscription's first event (1 on a fresh DSS).
+    pub first_seq: u64,
     /// The token REST calls must present as `Authorization: auth_token <token>`; `None` derives
     /// one from the seed.
     pub auth_token: Option<String>,
@@ -46,6 +48,7 @@ impl Default for SimConfig {
             heartbeat_interval: Duration::from_secs(30),
             max_missed_heartbeats: 3,
             replay_buffer: 50_000,
+            first_seq: 1,
             auth_token: None,
             presets: Vec::new(),
             faults: Faults::default(),
@@ -73,6 +76,9 @@ impl SimConfig {
                 "max-missed-heartbeats",
                 "must be at least 1",
             ));
+        }
+        if self.first_seq == 0 {
+            return Err(SimError::invalid("first-seq", "seqs start at 1"));
         }
         if self.replay_buffer == 0 {
             return Err(SimError::invalid(
@@ -121,6 +127,9 @@ impl SimConfig {
 pub struct Faults {
     /// Drop the TCP connection (no close frame) after this many events; 0 never.
     pub close_every: u64,
+    /// After this many events, go silent (no events, no heartbeats) but keep the socket open:
+    /// a half-open connection as a client sees it; 0 never.
+    pub freeze_every: u64,
     /// Never send heartbeats (and so never disconnect for missed ones).
     pub no_heartbeats: bool,
     /// Accept the upgrade, then send nothing at all.
@@ -135,6 +144,17 @@ pub enum Rate {
     PerSecond(f64),
     /// As fast as the fastest attached client reads, from a pre-generated pool.
     Max,
+}
+
+impl Rate {
+    /// The fleet clock's mean step between events, so that event times keep pace with the wall
+    /// clock; at `max` the generator's default step.
+    pub fn mean_interval_micros(self) -> i64 {
+        match self {
+            Rate::PerSecond(r) => ((1e6 / r) as i64).max(1),
+            Rate::Max => FleetConfig::default().mean_interval_micros,
+        }
+    }
 }
 
 impl FromStr for Rate {

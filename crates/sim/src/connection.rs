@@ -197,8 +197,8 @@ impl<'a> Connection<'a> {
         rx: &mut SplitStream<WebSocket>,
     ) -> End {
         let config = &self.state.config;
-        let sends = !config.faults.stall;
-        let heartbeats = sends && !config.faults.no_heartbeats;
+        let mut sends = !config.faults.stall;
+        let mut heartbeats = sends && !config.faults.no_heartbeats;
         let period = config.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -206,6 +206,12 @@ impl<'a> Connection<'a> {
         loop {
             if self.seq_end.is_some_and(|end| self.cursor > end) {
                 return End::SeqEndReached;
+            }
+            if sends && self.frozen() {
+                // Silent from now on, until the client gives up on us.
+                add(&self.state.counters.fault_freezes, 1);
+                self.sub.ring().remove_reader(self.id);
+                (sends, heartbeats) = (false, false);
             }
             let available = sends && self.cursor < *head.borrow_and_update();
             tokio::select! {
@@ -245,6 +251,11 @@ impl<'a> Connection<'a> {
         }
     }
 
+    fn frozen(&self) -> bool {
+        let every = self.state.config.faults.freeze_every;
+        every > 0 && self.events_sent >= every
+    }
+
     fn receive(&mut self, message: Option<Result<Message, axum::Error>>) -> Option<End> {
         match message {
             None => Some(End::ClientGone("connection closed".to_owned())),
@@ -281,8 +292,10 @@ impl<'a> Connection<'a> {
             if let Some(end) = self.seq_end {
                 limit = limit.min((end + 1).saturating_sub(start));
             }
-            if faults.close_every > 0 {
-                limit = limit.min(faults.close_every - self.events_sent);
+            for every in [faults.close_every, faults.freeze_every] {
+                if every > 0 {
+                    limit = limit.min(every - self.events_sent);
+                }
             }
             let read = ring.read(start, limit as usize, &mut self.batch);
             let next = read.seq + self.batch.len() as u64;

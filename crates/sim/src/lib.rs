@@ -47,7 +47,7 @@ use dss_lake_schema::Table;
 use tokio::net::TcpListener;
 use tracing::info;
 
-pub use args::SimArgs;
+pub use args::{SimArgs, now_micros};
 pub use config::{Faults, Preset, Rate, Seconds, SimConfig};
 pub use error::SimError;
 pub use metrics::{Stats, SubscriptionStats};

@@ -20,6 +20,7 @@ pub(crate) struct Counters {
     pub(crate) unexpected_messages: AtomicU64,
     pub(crate) replay_skipped: AtomicU64,
     pub(crate) fault_closes: AtomicU64,
+    pub(crate) fault_freezes: AtomicU64,
     pub(crate) malformed_frames: AtomicU64,
 }
 
@@ -69,6 +70,7 @@ pub struct Stats {
     pub replay_skipped: u64,
     /// Connections dropped on purpose by `--fault-close-every`.
     pub fault_closes: u64,
+    pub fault_freezes: u64,
     /// Frames corrupted on purpose by `--fault-malformed`.
     pub malformed_frames: u64,
     /// One entry per subscription, by id.
@@ -94,7 +96,7 @@ impl Stats {
     /// The Prometheus text exposition of the snapshot.
     pub fn to_prometheus(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let totals: [(&str, &str, &str, u64); 13] = [
+        let totals: [(&str, &str, &str, u64); 14] = [
             (
                 "dss_sim_clients",
                 "gauge",
@@ -166,6 +168,12 @@ impl Stats {
                 "counter",
                 "Connections closed abruptly by fault injection.",
                 self.fault_closes,
+            ),
+            (
+                "dss_sim_fault_freezes_total",
+                "counter",
+                "Connections that went silent but stayed open by fault injection.",
+                self.fault_freezes,
             ),
             (
                 "dss_sim_malformed_frames_total",

@@ -11,7 +11,7 @@ use dss_lake_fleet::GeneratedEvent;
 #[derive(Debug)]
 pub(crate) struct Ring {
     events: VecDeque<Arc<GeneratedEvent>>,
-    /// The seq of `events[0]` (of the next event while the buffer is empty). Seqs start at 1.
+    /// The seq of `events[0]` (of the next event while the buffer is empty).
     first_seq: u64,
     capacity: usize,
     /// The next seq each attached connection will send, by connection id: at `--rate max` the
@@ -27,11 +27,11 @@ pub(crate) struct ReadStart {
 }
 
 impl Ring {
-    pub(crate) fn new(capacity: usize) -> Ring {
+    pub(crate) fn new(capacity: usize, first_seq: u64) -> Ring {
         assert!(capacity > 0, "a replay buffer holds at least one event");
         Ring {
             events: VecDeque::with_capacity(capacity.min(1 << 16)),
-            first_seq: 1,
+            first_seq,
             capacity,
             readers: HashMap::new(),
         }
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn seqs_are_consecutive_and_the_oldest_fall_out() {
-        let mut ring = Ring::new(3);
+        let mut ring = Ring::new(3, 1);
         assert_eq!((ring.oldest_seq(), ring.next_seq()), (1, 1));
         let evs = events(5);
         for e in &evs {
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_reader_near_the_head_is_hungry() {
-        let mut ring = Ring::new(100);
+        let mut ring = Ring::new(100, 1);
         assert!(!ring.reader_is_hungry(10), "no reader, no hunger");
         ring.set_reader(7, 1);
         assert!(ring.reader_is_hungry(10));

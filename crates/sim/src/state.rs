@@ -110,7 +110,7 @@ impl State {
         let id = reg.next_id;
         reg.next_id += 1;
         let settings = Settings::new(patch, &now_iso());
-        let ring = Ring::new(self.config.replay_buffer);
+        let ring = Ring::new(self.config.replay_buffer, self.config.first_seq);
         let closed = self.shutdown.child_token();
         let sub = Arc::new(Subscription::new(
             id,
@@ -206,6 +206,7 @@ impl State {
             unexpected_messages: c.unexpected_messages.load(Relaxed),
             replay_skipped: c.replay_skipped.load(Relaxed),
             fault_closes: c.fault_closes.load(Relaxed),
+            fault_freezes: c.fault_freezes.load(Relaxed),
             malformed_frames: c.malformed_frames.load(Relaxed),
             subscriptions,
         }

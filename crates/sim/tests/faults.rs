@@ -52,6 +52,38 @@ async fn close_every_drops_the_connection_without_a_close_frame_and_resume_loses
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freeze_every_goes_silent_after_that_many_events_but_keeps_the_socket_open() {
+    let config = SimConfig {
+        heartbeat_interval: Duration::from_millis(30),
+        faults: Faults {
+            freeze_every: 40,
+            ..Faults::default()
+        },
+        ..config()
+    };
+    let running = Running::start(config).await;
+    let mut client = running.client(Table::Datapoint, "").await;
+    let mut events = 0;
+    while events < 40 {
+        if let Received::Event { .. } = client.next().await {
+            events += 1;
+        }
+    }
+    let heartbeats = client.heartbeats;
+    // Ten heartbeat intervals of silence, and the socket neither sends nor closes.
+    let silence = tokio::time::timeout(Duration::from_millis(300), client.next()).await;
+    assert!(
+        silence.is_err(),
+        "a frozen stream sends nothing: {silence:?}"
+    );
+    assert_eq!(client.heartbeats, heartbeats);
+    let stats = running.sim.stats();
+    assert_eq!((stats.clients, stats.fault_freezes), (1, 1));
+    client.close().await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_heartbeats_sends_events_but_never_a_heartbeat_and_never_drops_the_client() {
     let config = SimConfig {
         heartbeat_interval: Duration::from_millis(30),

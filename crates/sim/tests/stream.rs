@@ -256,3 +256,29 @@ async fn until_end(client: &mut DssClient) -> Received {
     .await
     .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_seq_numbers_every_subscription_from_there_and_replay_asks_in_those_terms() {
+    let running = Running::start(SimConfig {
+        first_seq: 1_000_000,
+        ..config()
+    })
+    .await;
+    let mut client = running.client(Table::Datapoint, "").await;
+    let first = loop {
+        if let Received::Event { json, .. } = client.next().await {
+            break seq(&json);
+        }
+    };
+    assert!(first >= 1_000_000, "{first}");
+    client.close().await;
+    let mut replay = running.client(Table::Datapoint, "&seq_start=1000000").await;
+    let replayed = loop {
+        if let Received::Event { json, .. } = replay.next().await {
+            break seq(&json);
+        }
+    };
+    assert_eq!(replayed, 1_000_000);
+    replay.close().await;
+    running.stop().await;
+}
