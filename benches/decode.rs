@@ -1,7 +1,8 @@
 //! The parser hot path, one criterion group over the same frames (the deterministic fleet corpus,
 //! ~70% datapoints, 300-700 bytes each), in MB/s of JSON payload and events/s:
 //!
-//! - `dss_lake`: our decoder (simd-json tape, borrowed strings) into the tables' Arrow builders;
+//! - `dss_lake`: our decoder (one-pass scan into a tape, simd-json for frames with escapes;
+//!   strings borrowed from the message) into the tables' Arrow builders;
 //! - `serde_value`: `serde_json::Value` per event, then the same extractor and builders;
 //! - `arrow_json/<batch>`: arrow-json's `Decoder` on the same payloads with the equivalent nested
 //!   schema (natural types: timestamps, booleans, floats), at two batch sizes.

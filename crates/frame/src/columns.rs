@@ -38,7 +38,7 @@ impl TextColumn {
 
     #[inline(always)]
     pub(crate) fn append_value(&mut self, value: &str) {
-        self.values.extend_from_slice(value.as_bytes());
+        push_bytes(&mut self.values, value.as_bytes());
         let end = self.end();
         self.offsets.push(end);
         self.nulls.append_non_null();
@@ -75,6 +75,41 @@ impl TextColumn {
             StringArray::new_unchecked(offsets, Buffer::from_vec(values), nulls.finish())
         };
         Arc::new(array)
+    }
+}
+
+/// `values.extend_from_slice(bytes)` without a call to `memcpy` for the short strings that
+/// make up most fields (perf: the calls were ~7% of decoding): up to 32 bytes are copied as two
+/// overlapping fixed-size chunks, which compile to a pair of register moves.
+#[inline(always)]
+fn push_bytes(values: &mut Vec<u8>, bytes: &[u8]) {
+    const SHORT: usize = 32;
+    let n = bytes.len();
+    if !(4..=SHORT).contains(&n) {
+        values.extend_from_slice(bytes);
+        return;
+    }
+    values.reserve(SHORT);
+    let len = values.len();
+    let (src, dst) = (
+        bytes.as_ptr(),
+        values.spare_capacity_mut().as_mut_ptr().cast::<u8>(),
+    );
+    // SAFETY: `4 <= n <= 32`, so each chunk's two copies read `bytes[..k]` and `bytes[n-k..]`
+    // with `k <= n`, and write the same ranges of the spare capacity, which is at least 32
+    // bytes after `reserve`; together they cover `0..n`, so `len + n` bytes are initialised.
+    unsafe {
+        if n >= 16 {
+            std::ptr::copy_nonoverlapping(src, dst, 16);
+            std::ptr::copy_nonoverlapping(src.add(n - 16), dst.add(n - 16), 16);
+        } else if n >= 8 {
+            std::ptr::copy_nonoverlapping(src, dst, 8);
+            std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
+        } else {
+            std::ptr::copy_nonoverlapping(src, dst, 4);
+            std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
+        }
+        values.set_len(len + n);
     }
 }
 
@@ -143,6 +178,18 @@ mod tests {
             assert_eq!(array.value(0), "é|Z");
             assert!(array.is_null(1));
             assert!(array.is_valid(2) && array.value(2).is_empty());
+        }
+    }
+
+    #[test]
+    fn short_copies_append_exactly_the_bytes() {
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        let mut values = Vec::new();
+        let mut expected = Vec::new();
+        for n in 0..=text.len() {
+            push_bytes(&mut values, &text.as_bytes()[..n]);
+            expected.extend_from_slice(&text.as_bytes()[..n]);
+            assert_eq!(values, expected, "{n}");
         }
     }
 

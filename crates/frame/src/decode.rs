@@ -1,8 +1,10 @@
 //! [`FrameDecoder`]: the hot path from one WebSocket text message to an [`Event`].
 //!
-//! The decoder owns every buffer it needs (the padded copy simd-json parses in place, simd-json's
-//! stage buffers, the tape and a scratch string for re-serialised JSON) and reuses them, so a
-//! steady stream of frames allocates nothing once the buffers have grown to the largest frame.
+//! The decoder owns every buffer it needs (the tape, a scratch string for re-serialised JSON, and
+//! for frames the fast scanner leaves to simd-json the padded copy it parses in place and its
+//! stage buffers) and reuses them, so a steady stream of frames allocates nothing once the
+//! buffers have grown to the largest frame. Most frames take `scan`, which reads the message
+//! where it is: no copy.
 
 use simd_json::{Buffers, INPUT_PADDING, Tape, fill_tape_padded};
 
@@ -10,6 +12,7 @@ use crate::event::Body;
 use crate::extract::{Spans, extract_event};
 use crate::framing::{Split, split_message};
 use crate::json::TapeRef;
+use crate::scan::{GiveUp, scan_into};
 use crate::{DecodeError, Event, Rejected};
 
 /// A decoded message.
@@ -62,9 +65,9 @@ impl FrameDecoder {
 
     /// Decodes one WebSocket text message (`<LEN>|<payload>`).
     ///
-    /// The event borrows from the decoder until the next call. On failure the raw message comes
-    /// back with the reason, for quarantine.
-    pub fn decode_message<'a, 'm>(
+    /// The event borrows from the message and from the decoder until the next call. On failure
+    /// the raw message comes back with the reason, for quarantine.
+    pub fn decode_message<'a, 'm: 'a>(
         &'a mut self,
         message: &'m str,
     ) -> Result<Frame<'a>, Rejected<'m>> {
@@ -86,25 +89,28 @@ impl FrameDecoder {
     }
 
     /// Decodes one bare JSON event (no `LEN|` prefix), as found in archives and NDJSON files.
-    pub fn decode_payload<'a>(&'a mut self, json: &str) -> Result<Event<'a>, DecodeError> {
+    ///
+    /// The event borrows from `json` and from the decoder until the next call.
+    pub fn decode_payload<'a, 'j: 'a>(
+        &'a mut self,
+        json: &'j str,
+    ) -> Result<Event<'a>, DecodeError> {
         let FrameDecoder {
             input,
             buffers,
             tape,
             scratch,
         } = self;
-        input.clear();
-        input.extend_from_slice(json.as_bytes());
-        input.resize(json.len() + INPUT_PADDING, 0);
         scratch.clear();
 
         // The tape's allocation is kept across frames; only its lifetime changes. (Taking the
         // `Vec` leaves an empty one behind; `Tape::null()` would allocate a placeholder per frame.)
         let mut parsed: Tape<'a> = Tape(std::mem::take(&mut tape.0)).reset();
-        let result = match fill_tape_padded(input, json.len(), buffers, &mut parsed) {
-            Ok(()) => extract_event(TapeRef(&parsed.0), scratch),
-            Err(e) => Err(DecodeError::from_simd(&e)),
+        let parsed_ok = match scan_into(json, &mut parsed.0) {
+            Ok(()) => Ok(()),
+            Err(GiveUp) => parse_with_simd_json(json, input, buffers, &mut parsed),
         };
+        let result = parsed_ok.and_then(|()| extract_event(TapeRef(&parsed.0), scratch));
         *tape = parsed.reset();
         let (mut event, spans) = result?;
         attach_json(&mut event, spans, scratch);
@@ -122,6 +128,22 @@ impl FrameDecoder {
         attach_json(&mut event, spans, &self.scratch);
         Ok(event)
     }
+}
+
+/// The general path, for what `scan` leaves alone: escapes, exponents, long numbers, deep
+/// nesting and invalid JSON (whose error, offset and reason come from simd-json).
+#[cold]
+#[inline(never)]
+fn parse_with_simd_json<'a>(
+    json: &str,
+    input: &'a mut Vec<u8>,
+    buffers: &mut Buffers,
+    tape: &mut Tape<'a>,
+) -> Result<(), DecodeError> {
+    input.clear();
+    input.extend_from_slice(json.as_bytes());
+    input.resize(json.len() + INPUT_PADDING, 0);
+    fill_tape_padded(input, json.len(), buffers, tape).map_err(|e| DecodeError::from_simd(&e))
 }
 
 // In place: an `Event` is a few hundred bytes, and each move of it is a copy.

@@ -14,7 +14,8 @@ fn a_string_value_containing_bar_z_is_a_datapoint_not_a_heartbeat() {
     for value in ["|Z", "1|Z", "a|b|Z|c", "Z"] {
         let payload = DATAPOINT.replace("VALUE", value);
         let mut decoder = FrameDecoder::new();
-        let Ok(Frame::Event(event)) = decoder.decode_message(&framed(&payload)) else {
+        let message = framed(&payload);
+        let Ok(Frame::Event(event)) = decoder.decode_message(&message) else {
             panic!("{value:?} was not decoded as an event")
         };
         let Body::Datapoint(d) = &event.body else {
@@ -43,7 +44,8 @@ fn numeric_values_fill_value_num() {
         ("\"on\"", None),
     ] {
         let payload = DATAPOINT.replace("\"VALUE\"", json_value);
-        let Ok(Frame::Event(event)) = decoder.decode_message(&framed(&payload)) else {
+        let message = framed(&payload);
+        let Ok(Frame::Event(event)) = decoder.decode_message(&message) else {
             panic!()
         };
         let Body::Datapoint(d) = &event.body else {
@@ -134,7 +136,8 @@ fn datapointack_body_may_be_keyed_datapointack() {
         .replace("\"datapoint\":{", "\"datapointack\":{")
         .replace("\"metadata\":{}}", "\"metadata\":{},\"ack_status\":200,\"ack_message\":0,\"ack_id\":\"a\",\"acked_at\":\"2026-11-24T10:25:15Z\"}");
     let mut decoder = FrameDecoder::new();
-    let Ok(Frame::Event(event)) = decoder.decode_message(&framed(&payload)) else {
+    let message = framed(&payload);
+    let Ok(Frame::Event(event)) = decoder.decode_message(&message) else {
         panic!()
     };
     assert_eq!(event.table(), Table::Datapointack);

@@ -1,0 +1,462 @@
+//! The fast path of [`FrameDecoder`](crate::FrameDecoder): one pass over the payload that writes
+//! the same tape simd-json would, for the JSON DSS actually sends, straight from the caller's
+//! `&str`.
+//!
+//! simd-json needs a mutable, padded copy of every frame (it unescapes strings in place), runs a
+//! structural-index pass and then a tape pass, and re-validates UTF-8 that a `&str` already
+//! guarantees. DSS frames are small, compact and have no escapes, so for them one scalar pass
+//! that borrows every string from the input is cheaper (perf: simd-json plus the copy were over
+//! half of decoding).
+//!
+//! The scanner recognises a subset of JSON: a root object, strings without escapes, integers of
+//! up to 17 digits, decimals without exponent whose digits fit a float exactly, and nesting up
+//! to `MAX_DEPTH`. On anything else, valid or not, it gives up (`None`) and the caller runs
+//! simd-json, so errors, escapes and odd numbers keep simd-json's exact behaviour. What it
+//! accepts is valid JSON, and its tape equals simd-json's node for node (a test checks both
+//! parsers on the same inputs).
+
+use simd_json::{Node, StaticNode};
+
+/// Deeper documents go to simd-json; DSS events nest three levels.
+const MAX_DEPTH: usize = 32;
+
+/// Integers with more digits may overflow; simd-json handles them.
+const MAX_INT_DIGITS: usize = 17;
+
+/// Why the scanner stopped; the caller falls back to simd-json on any of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GiveUp;
+
+type Scan<T> = Result<T, GiveUp>;
+
+/// An open object or array: where its header sits on the tape and how many entries it has.
+#[derive(Debug, Clone, Copy, Default)]
+struct Open {
+    header: usize,
+    len: usize,
+    is_object: bool,
+}
+
+/// Fills `tape` with the nodes of `json`, or gives up (leaving `tape` in an unspecified state).
+pub(crate) fn scan_into<'s>(json: &'s str, tape: &mut Vec<Node<'s>>) -> Scan<()> {
+    let mut s = Scanner {
+        json,
+        bytes: json.as_bytes(),
+        pos: 0,
+    };
+    tape.clear();
+    let mut stack = [Open::default(); MAX_DEPTH];
+    let mut depth = 0;
+
+    s.skip_ws();
+    if s.peek() != Some(b'{') {
+        return Err(GiveUp);
+    }
+    // One loop iteration per value; a closed container's header is written once its last
+    // value is in, then its parent continues.
+    let mut byte = b'{';
+    'value: loop {
+        // Here `byte` is the first byte of a value, at `s.pos`.
+        match byte {
+            b'{' | b'[' => {
+                if depth == MAX_DEPTH {
+                    return Err(GiveUp);
+                }
+                let is_object = byte == b'{';
+                stack[depth] = Open {
+                    header: tape.len(),
+                    len: 0,
+                    is_object,
+                };
+                depth += 1;
+                tape.push(Node::Static(StaticNode::Null));
+                s.pos += 1;
+                s.skip_ws();
+                let close = if is_object { b'}' } else { b']' };
+                if s.peek() == Some(close) {
+                    s.pos += 1;
+                    // Falls through to closing the empty container below.
+                } else {
+                    if is_object {
+                        s.key(tape)?;
+                    }
+                    byte = s.peek().ok_or(GiveUp)?;
+                    continue 'value;
+                }
+            }
+            b'"' => {
+                let text = s.string()?;
+                tape.push(Node::String(text));
+                if let Some(next) = s.after_value(&mut stack[depth - 1], tape)? {
+                    byte = next;
+                    continue 'value;
+                }
+            }
+            _ => {
+                tape.push(Node::Static(s.atom(byte)?));
+                if let Some(next) = s.after_value(&mut stack[depth - 1], tape)? {
+                    byte = next;
+                    continue 'value;
+                }
+            }
+        }
+        // A container just closed (its bracket consumed): write its header, then continue in
+        // the parent, or finish at the root.
+        loop {
+            depth -= 1;
+            let open = stack[depth];
+            let count = tape.len() - open.header - 1;
+            tape[open.header] = if open.is_object {
+                Node::Object {
+                    len: open.len,
+                    count,
+                }
+            } else {
+                Node::Array {
+                    len: open.len,
+                    count,
+                }
+            };
+            if depth == 0 {
+                s.skip_ws();
+                return if s.pos == s.bytes.len() {
+                    Ok(())
+                } else {
+                    Err(GiveUp)
+                };
+            }
+            if let Some(next) = s.after_value(&mut stack[depth - 1], tape)? {
+                byte = next;
+                continue 'value;
+            }
+        }
+    }
+}
+
+struct Scanner<'s> {
+    json: &'s str,
+    bytes: &'s [u8],
+    pos: usize,
+}
+
+impl<'s> Scanner<'s> {
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline(always)]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// After a value: counts it in its container and consumes the `,` or the closing bracket.
+    /// Returns the first byte of the next value (after a `,`, and after the key in an object),
+    /// or `None` when the container closed.
+    #[inline(always)]
+    fn after_value(&mut self, open: &mut Open, tape: &mut Vec<Node<'s>>) -> Scan<Option<u8>> {
+        open.len += 1;
+        self.skip_ws();
+        let close = if open.is_object { b'}' } else { b']' };
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                if open.is_object {
+                    self.key(tape)?;
+                }
+                self.peek().map(Some).ok_or(GiveUp)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(None)
+            }
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// An object key and its `:`, leaving `pos` at the value.
+    #[inline(always)]
+    fn key(&mut self, tape: &mut Vec<Node<'s>>) -> Scan<()> {
+        if self.peek() != Some(b'"') {
+            return Err(GiveUp);
+        }
+        let key = self.string()?;
+        tape.push(Node::String(key));
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return Err(GiveUp);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// A string without escapes, `pos` at its opening quote; leaves `pos` after the closing one.
+    #[inline(always)]
+    fn string(&mut self) -> Scan<&'s str> {
+        let start = self.pos + 1;
+        let end = find_quote(self.bytes, start).ok_or(GiveUp)?;
+        self.pos = end + 1;
+        // Both ends are next to an ASCII quote, so they are char boundaries; `get` checks it
+        // anyway rather than relying on that with `unsafe`.
+        self.json.get(start..end).ok_or(GiveUp)
+    }
+
+    /// `true`, `false`, `null` or a number starting with `first` at `pos`.
+    #[inline(always)]
+    fn atom(&mut self, first: u8) -> Scan<StaticNode> {
+        let rest = &self.bytes[self.pos..];
+        let (node, width) = match first {
+            b't' if rest.starts_with(b"true") => (StaticNode::Bool(true), 4),
+            b'f' if rest.starts_with(b"false") => (StaticNode::Bool(false), 5),
+            b'n' if rest.starts_with(b"null") => (StaticNode::Null, 4),
+            b'-' | b'0'..=b'9' => number(rest)?,
+            _ => return Err(GiveUp),
+        };
+        self.pos += width;
+        // A letter or digit right after the atom (`truex`, `01`) is left for `after_value` to
+        // refuse, as it is neither `,` nor a bracket.
+        Ok(node)
+    }
+}
+
+/// The index of the closing quote of a string starting at `from`; `None` at an escape, a
+/// control character (invalid JSON) or the end of input.
+#[inline(always)]
+fn find_quote(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    // Eight bytes at a time: each mask's lowest set bit marks its first matching byte (borrows
+    // only spill into higher bytes), so the lowest bit of their union is the first special byte.
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | word.wrapping_sub(ONES * 0x20) & !word)
+            & HIGH;
+        if special != 0 {
+            let at = i + (special.trailing_zeros() / 8) as usize;
+            return (bytes[at] == b'"').then_some(at);
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => return Some(i),
+            b'\\' | 0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Powers of ten a decimal's digits are divided by; exact in an `f64` up to 10^22.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A number at the start of `rest`: the node simd-json makes of it (`U64` for non-negative
+/// integers, `I64` for negative ones, `F64` for decimals) and its width in bytes.
+#[inline(always)]
+fn number(rest: &[u8]) -> Scan<(StaticNode, usize)> {
+    let negative = rest.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    let int_start = i;
+    let mut significand: u64 = 0;
+    while let Some(&d @ b'0'..=b'9') = rest.get(i) {
+        significand = significand * 10 + u64::from(d - b'0');
+        i += 1;
+        if i - int_start > MAX_INT_DIGITS {
+            return Err(GiveUp);
+        }
+    }
+    let int_digits = i - int_start;
+    // JSON forbids an empty integer part and leading zeros.
+    if int_digits == 0 || (int_digits > 1 && rest[int_start] == b'0') {
+        return Err(GiveUp);
+    }
+    if rest.get(i) != Some(&b'.') {
+        if matches!(rest.get(i), Some(b'e' | b'E')) {
+            return Err(GiveUp);
+        }
+        let node = if negative {
+            // At most 17 digits, so it fits an i64; `-0` is `I64(0)` in simd-json too.
+            StaticNode::I64(-(significand as i64))
+        } else {
+            StaticNode::U64(significand)
+        };
+        return Ok((node, i));
+    }
+    i += 1;
+    let fraction_start = i;
+    while let Some(&d @ b'0'..=b'9') = rest.get(i) {
+        significand = significand * 10 + u64::from(d - b'0');
+        i += 1;
+        if i - int_start > MAX_INT_DIGITS + 1 {
+            return Err(GiveUp);
+        }
+    }
+    let fraction_digits = i - fraction_start;
+    if fraction_digits == 0 || matches!(rest.get(i), Some(b'e' | b'E')) {
+        return Err(GiveUp);
+    }
+    // Both operands are exact (the significand is under 2^53, the power at most 10^22), so
+    // the one rounding of the division is the correctly rounded value, as simd-json computes.
+    if significand > (1 << 53) || fraction_digits >= POW10.len() {
+        return Err(GiveUp);
+    }
+    let magnitude = significand as f64 / POW10[fraction_digits];
+    let value = if negative { -magnitude } else { magnitude };
+    Ok((StaticNode::F64(value), i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn simd_tape(json: &str) -> Option<Vec<Node<'static>>> {
+        let bytes: &'static mut [u8] = json.as_bytes().to_vec().leak();
+        simd_json::to_tape(bytes).ok().map(|t| t.0)
+    }
+
+    fn scanned(json: &str) -> Option<Vec<Node<'_>>> {
+        let mut tape = Vec::new();
+        scan_into(json, &mut tape).ok().map(|()| tape)
+    }
+
+    /// Node for node, with floats compared by bits (`-0.0`).
+    fn same(a: &[Node<'_>], b: &[Node<'_>]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| match (x, y) {
+                (Node::Static(StaticNode::F64(x)), Node::Static(StaticNode::F64(y))) => {
+                    x.to_bits() == y.to_bits()
+                }
+                _ => x == y,
+            })
+    }
+
+    #[test]
+    fn accepted_documents_give_simd_jsons_tape() {
+        for json in [
+            r#"{}"#,
+            r#" { "a" : [ 1 , -2 , 0 , -0 , 3.25 , -0.0 , 0.1 , true , false , null ] } "#,
+            r#"{"a":{"b":{"c":[[],{},[{}]]}},"d":"é😀|Z","e":"","f":12345678901234567}"#,
+            r#"{"seq":"1","metadata":{"resource_tags":["x","y"]},"v":-12345678901234567}"#,
+            "{\"a\":\n\t\r1}",
+            r#"{"a":9007199254740.991,"b":-123.456,"c":0.000001,"d":[21.5,1.000000000000002]}"#,
+            r#"{"a":"0123456789abcdef0123456789","b":"1234567"}"#,
+        ] {
+            let expected = simd_tape(json).expect("valid");
+            let tape = scanned(json).unwrap_or_else(|| panic!("gave up on {json}"));
+            assert!(same(&tape, &expected), "{json}\n{tape:?}\n{expected:?}");
+        }
+    }
+
+    #[test]
+    fn gives_up_on_escapes_odd_numbers_and_invalid_json() {
+        for json in [
+            r#"{"a":"x\"y"}"#,
+            r#"{"a":"x\ny"}"#,
+            "{\"a\":\"x\u{1}y\"}",
+            r#"{"a":1e5}"#,
+            r#"{"a":123456789012345678}"#,
+            r#"{"a":9007199254740.993}"#,
+            r#"{"a":1.7976931348623157}"#,
+            r#"{"a":0.1234567890123456789012}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":-}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":truex}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1}}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":[1}"#,
+            r#"{"a":{"b":1]}"#,
+            r#"{"a":1"#,
+            r#"{"a":"1"#,
+            r#"{1:2}"#,
+            r#"[1]"#,
+            r#""x""#,
+            "",
+        ] {
+            assert!(scanned(json).is_none(), "accepted {json}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        assert!(scanned(&deep).is_none());
+    }
+
+    /// The fleet's frames and byte-level mutations of them: whatever the scanner accepts,
+    /// simd-json accepts with the same tape; and nearly all real frames are accepted.
+    #[test]
+    fn agrees_with_simd_json_on_frames_and_their_mutations() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let corpus = dss_lake_fleet::corpus(11, 3_000);
+        let (mut accepted, mut fast) = (0, 0);
+        for frame in &corpus {
+            let payload = frame.split_once('|').expect("framed").1;
+            if let Some(tape) = scanned(payload) {
+                fast += 1;
+                assert!(
+                    same(&tape, &simd_tape(payload).expect("valid")),
+                    "{payload}"
+                );
+            }
+            for _ in 0..30 {
+                let mut bytes = payload.as_bytes().to_vec();
+                for _ in 0..rng.random_range(1..4) {
+                    let at = rng.random_range(0..bytes.len());
+                    let pick = b"{}[]\":,.-+eE0123456789 \\tfnul\x01";
+                    match rng.random_range(0..3) {
+                        0 => bytes[at] = pick[rng.random_range(0..pick.len())],
+                        1 => bytes.insert(at, pick[rng.random_range(0..pick.len())]),
+                        _ => {
+                            bytes.remove(at);
+                        }
+                    }
+                }
+                let Ok(mutated) = String::from_utf8(bytes) else {
+                    continue;
+                };
+                if let Some(tape) = scanned(&mutated) {
+                    accepted += 1;
+                    let expected = simd_tape(&mutated)
+                        .unwrap_or_else(|| panic!("accepted invalid JSON: {mutated}"));
+                    assert!(same(&tape, &expected), "{mutated}");
+                }
+            }
+        }
+        // The mutations must exercise acceptance too, not only giving up.
+        assert!(accepted > 10_000, "{accepted}");
+        // The fleet puts escapes in about one value in a hundred; the rest must be fast.
+        assert!(
+            fast * 100 >= corpus.len() * 95,
+            "{fast} of {}",
+            corpus.len()
+        );
+    }
+
+    #[test]
+    fn finds_quotes_across_word_boundaries() {
+        for len in 0..40 {
+            let text = "ab\u{e9}cdefgh".repeat(5);
+            let body: String = text.chars().take(len).collect();
+            let json = format!(r#"{{"k":"{body}","x":"{body}\n"}}"#);
+            let mut tape = Vec::new();
+            // The second string has an escape; the first must have been read whole before.
+            assert_eq!(scan_into(&json, &mut tape), Err(GiveUp));
+            assert_eq!(tape.get(2), Some(&Node::String(body.as_str())), "{len}");
+        }
+    }
+}
