@@ -142,9 +142,14 @@ pub struct Encoder {
     writer: Writer,
     buf: SharedBuf,
     schema: SchemaRef,
+    /// Column types this format cannot (or should not) carry, and what to send instead.
+    recast: Recast,
     /// Whether any batch was written; CSV writes its header with the first one.
     started: bool,
 }
+
+/// Maps a column type to the type sent instead, or `None` to send it as it is.
+type Recast = fn(&DataType) -> Option<DataType>;
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,6 +161,9 @@ impl Encoder {
     /// An encoder for results of `schema`.
     pub fn new(format: Format, schema: &SchemaRef) -> Result<Self, QueryError> {
         let buf = SharedBuf::default();
+        let recast = format.recast();
+        let out_schema = recast_schema(schema, recast);
+        let schema = &out_schema;
         let json = || JsonWriterBuilder::new().with_explicit_nulls(true);
         let writer = match format {
             Format::Json => Writer::Json(json().build(buf.clone())),
@@ -182,6 +190,7 @@ impl Encoder {
             writer,
             buf,
             schema: Arc::clone(schema),
+            recast,
             started: false,
         })
     }
@@ -190,12 +199,11 @@ impl Encoder {
     /// fills a row group).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<Bytes, QueryError> {
         self.started = true;
+        let batch = &recast_batch(batch, self.recast)?;
         match &mut self.writer {
             Writer::Json(w) => w.write(batch).map_err(client_or_internal)?,
             Writer::Ndjson(w) => w.write(batch).map_err(client_or_internal)?,
-            Writer::Csv(w) => w
-                .write(&flatten_nested(batch)?)
-                .map_err(client_or_internal)?,
+            Writer::Csv(w) => w.write(batch).map_err(client_or_internal)?,
             Writer::Arrow(w) => w.write(batch).map_err(internal)?,
             Writer::Parquet(w) => w
                 .write(batch)
@@ -230,28 +238,58 @@ impl Encoder {
     }
 }
 
-/// CSV cannot hold lists or structs: write those columns as their text form (`[a, b]`).
-fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch, QueryError> {
-    if !batch
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| f.data_type().is_nested())
-    {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if field.data_type().is_nested() {
-            fields.push(Field::new(field.name(), DataType::Utf8, true));
-            columns.push(cast(column, &DataType::Utf8).map_err(client_or_internal)?);
-        } else {
-            fields.push(field.as_ref().clone());
-            columns.push(Arc::clone(column));
+impl Format {
+    /// CSV cannot hold lists or structs: those go as their text form (`[a, b]`). Arrow IPC and
+    /// Parquet results get plain strings instead of the engine's string views, which readers
+    /// older than Arrow 16 (2024) cannot open.
+    fn recast(self) -> Recast {
+        match self {
+            Format::Csv => |t| t.is_nested().then_some(DataType::Utf8),
+            Format::Arrow | Format::Parquet => {
+                |t| matches!(t, DataType::Utf8View).then_some(DataType::Utf8)
+            }
+            Format::Json | Format::Ndjson => |_| None,
         }
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(internal)
+}
+
+fn recast_schema(schema: &SchemaRef, recast: Recast) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| recast(f.data_type()).is_some())
+    {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match recast(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn recast_batch(batch: &RecordBatch, recast: Recast) -> Result<RecordBatch, QueryError> {
+    let schema = recast_schema(batch.schema_ref(), recast);
+    if Arc::ptr_eq(&schema, batch.schema_ref()) {
+        return Ok(batch.clone());
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| {
+            if field.data_type() == column.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                cast(column, field.data_type()).map_err(client_or_internal)
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    RecordBatch::try_new(schema, columns).map_err(internal)
 }
 
 fn internal(err: ArrowError) -> QueryError {
@@ -287,7 +325,11 @@ mod tests {
     }
 
     fn encode(format: Format, batches: &[RecordBatch]) -> Vec<u8> {
-        let mut enc = Encoder::new(format, &batch().schema()).unwrap();
+        encode_as(format, &batch().schema(), batches)
+    }
+
+    fn encode_as(format: Format, schema: &SchemaRef, batches: &[RecordBatch]) -> Vec<u8> {
+        let mut enc = Encoder::new(format, schema).unwrap();
         let mut out = Vec::new();
         for b in batches {
             out.extend_from_slice(&enc.write(b).unwrap());
@@ -313,6 +355,25 @@ mod tests {
         assert_eq!(text.lines().filter(|l| l.starts_with("n,")).count(), 1);
         assert_eq!(text.lines().count(), 5);
         assert!(text.contains("[a, b]"), "{text}");
+    }
+
+    #[test]
+    fn arrow_and_parquet_results_carry_plain_strings_not_views() {
+        let views = RecordBatch::try_from_iter([(
+            "dsn",
+            Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
+                "AC1", "AC2",
+            ])) as ArrayRef,
+        )])
+        .unwrap();
+        let bytes = encode_as(Format::Arrow, &views.schema(), &[views.clone()]);
+        let reader =
+            datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None).unwrap();
+        assert_eq!(reader.schema().field(0).data_type(), &DataType::Utf8);
+        let read: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        assert_eq!(read[0].num_rows(), 2);
+        let csv = String::from_utf8(encode_as(Format::Csv, &views.schema(), &[views])).unwrap();
+        assert_eq!(csv, "dsn\nAC1\nAC2\n");
     }
 
     #[test]
