@@ -75,9 +75,11 @@ fn ingest_end_to_end_benchmark() {
         .unwrap();
     let pid = ingest.id();
     std::thread::sleep(WARMUP);
+    let sim_cpu0 = cpu_seconds(sim.id());
     let (events0, cpu0, t0) = (events(metrics_port), cpu_seconds(pid), Instant::now());
     std::thread::sleep(WINDOW);
     let (events1, cpu1, elapsed) = (events(metrics_port), cpu_seconds(pid), t0.elapsed());
+    let sim_cpu = cpu_seconds(sim.id()) - sim_cpu0;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
     Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -116,6 +118,13 @@ fn ingest_end_to_end_benchmark() {
     println!(
         "| peak RSS (VmHWM) MiB            | {:>12.1} |",
         peak_rss_mib
+    );
+    // The baseline, same run: the emulator only formats and sends what ingest receives,
+    // decodes, sorts, compresses and commits.
+    println!("| emulator CPU s (same window)    | {:>12.2} |", sim_cpu);
+    println!(
+        "| ingest CPU / emulator CPU       | {:>11.2}x |",
+        cpu / sim_cpu
     );
     println!(
         "| exit after SIGTERM              | {:>12} |",

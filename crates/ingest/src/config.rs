@@ -8,7 +8,7 @@
 //!
 //! [flush]
 //! max_rows = 1000000
-//! max_bytes = 268435456
+//! max_bytes = 67108864
 //! max_age = "10s"
 //!
 //! [connection]
