@@ -10,9 +10,12 @@ use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKe
 use dss_lake_schema::StreamName;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+/// How each handshake the server saw ended.
+type Handshakes = Arc<Mutex<Vec<Result<(), String>>>>;
+
 /// A TLS server for `localhost` with a self-signed certificate; records how each handshake
 /// ended. The certificate is valid for the name and the dates, so only trust can fail.
-fn start_untrusted_server() -> (u16, Arc<Mutex<Vec<Result<(), String>>>>) {
+fn start_untrusted_server() -> (u16, Handshakes) {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let cert = std::fs::read(fixtures.join("self-signed-localhost.crt.der")).unwrap();
     let key = std::fs::read(fixtures.join("self-signed-localhost.key.der")).unwrap();
@@ -29,7 +32,7 @@ fn start_untrusted_server() -> (u16, Arc<Mutex<Vec<Result<(), String>>>>) {
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let handshakes = Arc::new(Mutex::new(Vec::new()));
+    let handshakes = Handshakes::default();
     let seen = Arc::clone(&handshakes);
     std::thread::spawn(move || {
         for tcp in listener.incoming() {

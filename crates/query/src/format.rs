@@ -366,7 +366,7 @@ mod tests {
             ])) as ArrayRef,
         )])
         .unwrap();
-        let bytes = encode_as(Format::Arrow, &views.schema(), &[views.clone()]);
+        let bytes = encode_as(Format::Arrow, &views.schema(), std::slice::from_ref(&views));
         let reader =
             datafusion::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None).unwrap();
         assert_eq!(reader.schema().field(0).data_type(), &DataType::Utf8);

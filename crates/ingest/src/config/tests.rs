@@ -64,10 +64,7 @@ fn bad_values_are_refused_with_the_field_named_and_never_the_key() {
     let stream =
         |extra: &str| format!("[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\n{extra}\n");
     let cases = [
-        (
-            format!("{}", stream(&format!("key = \"{KEY}\"\ncolour = 1"))),
-            "colour",
-        ),
+        (stream(&format!("key = \"{KEY}\"\ncolour = 1")), "colour"),
         ("[[stream]]\nname = \"a\"\n".to_owned(), "url"),
         (
             stream(&format!("key = \"{KEY}\"\n[flush]\nmax_age = \"soon\"")),
