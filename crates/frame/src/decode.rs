@@ -12,7 +12,7 @@ use crate::event::Body;
 use crate::extract::{Spans, extract_event};
 use crate::framing::{Split, split_message};
 use crate::json::TapeRef;
-use crate::scan::{GiveUp, scan_into};
+use crate::scan::{GiveUp, OpenStack, scan_into};
 use crate::{DecodeError, Event, Rejected};
 
 /// A decoded message.
@@ -31,6 +31,7 @@ pub struct FrameDecoder {
     input: Vec<u8>,
     buffers: Buffers,
     tape: Tape<'static>,
+    stack: OpenStack,
     scratch: String,
 }
 
@@ -59,6 +60,7 @@ impl FrameDecoder {
             input: Vec::with_capacity(INITIAL_CAPACITY + INPUT_PADDING),
             buffers: Buffers::new(INITIAL_CAPACITY),
             tape: Tape::null().reset(),
+            stack: OpenStack::default(),
             scratch: String::with_capacity(INITIAL_CAPACITY),
         }
     }
@@ -80,11 +82,13 @@ impl FrameDecoder {
             Split::Payload {
                 json,
                 length_matches,
-            } => {
-                let mut event = self.decode_payload(json).map_err(reject)?;
-                event.length_matches = length_matches;
-                Ok(Frame::Event(event))
-            }
+            } => match self.decode_payload(json) {
+                Ok(mut event) => {
+                    event.length_matches = length_matches;
+                    Ok(Frame::Event(event))
+                }
+                Err(error) => Err(reject(error)),
+            },
         }
     }
 
@@ -99,6 +103,7 @@ impl FrameDecoder {
             input,
             buffers,
             tape,
+            stack,
             scratch,
         } = self;
         scratch.clear();
@@ -106,15 +111,19 @@ impl FrameDecoder {
         // The tape's allocation is kept across frames; only its lifetime changes. (Taking the
         // `Vec` leaves an empty one behind; `Tape::null()` would allocate a placeholder per frame.)
         let mut parsed: Tape<'a> = Tape(std::mem::take(&mut tape.0)).reset();
-        let parsed_ok = match scan_into(json, &mut parsed.0) {
-            Ok(()) => Ok(()),
-            Err(GiveUp) => parse_with_simd_json(json, input, buffers, &mut parsed),
+        // Only the scanner's strings are slices of `json`; simd-json's live in its own copy.
+        let parsed_ok = match scan_into(json, &mut parsed.0, stack) {
+            Ok(()) => Ok(Some(json)),
+            Err(GiveUp) => parse_with_simd_json(json, input, buffers, &mut parsed).map(|()| None),
         };
-        let result = parsed_ok.and_then(|()| extract_event(TapeRef(&parsed.0), scratch));
+        let mut spans = Spans::default();
+        let mut result = parsed_ok
+            .and_then(|source| extract_event(TapeRef(&parsed.0), source, scratch, &mut spans));
         *tape = parsed.reset();
-        let (mut event, spans) = result?;
-        attach_json(&mut event, spans, scratch);
-        Ok(event)
+        if let Ok(event) = &mut result {
+            attach_json(event, spans, scratch);
+        }
+        result
     }
 
     /// Decodes an already parsed `serde_json::Value` through the same extractor and builders.
@@ -124,9 +133,12 @@ impl FrameDecoder {
         value: &'a serde_json::Value,
     ) -> Result<Event<'a>, DecodeError> {
         self.scratch.clear();
-        let (mut event, spans) = extract_event(value, &mut self.scratch)?;
-        attach_json(&mut event, spans, &self.scratch);
-        Ok(event)
+        let mut spans = Spans::default();
+        let mut result = extract_event(value, None, &mut self.scratch, &mut spans);
+        if let Ok(event) = &mut result {
+            attach_json(event, spans, &self.scratch);
+        }
+        result
     }
 }
 
@@ -147,11 +159,11 @@ fn parse_with_simd_json<'a>(
 }
 
 // In place: an `Event` is a few hundred bytes, and each move of it is a copy.
-fn attach_json<'a>(event: &mut Event<'a>, spans: Spans, scratch: &'a str) {
+fn attach_json<'a>(event: &mut Event<'a>, spans: Spans<'a>, scratch: &'a str) {
     let text = |span: Option<std::ops::Range<usize>>| span.map(|r| &scratch[r]);
     event.extra_json = text(spans.extra_json);
     if let Body::Datapoint(d) | Body::Datapointack(d, _) = &mut event.body {
-        d.value_json = text(spans.value_json);
+        d.value_json = spans.value_source.or_else(|| text(spans.value_json));
         d.metadata_json = text(spans.metadata_json);
     }
 }

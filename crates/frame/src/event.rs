@@ -56,6 +56,8 @@ pub struct Datapoint<'a> {
     pub echo: Option<bool>,
     pub closed: Option<bool>,
     /// JSON text of `value`; `None` when the field is absent, `Some("null")` when it is null.
+    /// A scalar is kept as the frame spelled it (`12.50`) when the fast scanner read the frame;
+    /// otherwise, and for objects and arrays, it is written again as compact JSON (`12.5`).
     pub value_json: Option<&'a str>,
     pub value_num: Option<f64>,
     /// JSON text of the body's own `metadata` field.

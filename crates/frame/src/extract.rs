@@ -3,7 +3,8 @@
 //! Generic over [`JsonRef`] so the same code reads simd-json's tape (production) and
 //! `serde_json::Value` (the benchmark baseline). JSON that must be kept as text (`value`, the
 //! body's `metadata`, the extras overlay) is written to `scratch`; the caller turns the returned
-//! spans into `&str` once writing is over.
+//! spans into `&str` once writing is over. A scalar `value` read by the fast scanner is instead
+//! borrowed from the frame as it was spelled.
 
 use std::ops::Range;
 
@@ -14,11 +15,14 @@ use crate::DecodeError;
 use crate::event::{Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags};
 use crate::extras::{Extras, Level};
 use crate::json::{JsonRef, Scalar, write_json};
+use crate::scan::scalar_text;
 use crate::time::parse_timestamp;
 
-/// Where in `scratch` the re-serialised JSON of an event went.
+/// Where in `scratch` the re-serialised JSON of an event went, or the source text of `value`
+/// when it could be kept as received.
 #[derive(Debug, Default)]
-pub(crate) struct Spans {
+pub(crate) struct Spans<'s> {
+    pub(crate) value_source: Option<&'s str>,
     pub(crate) value_json: Option<Range<usize>>,
     pub(crate) metadata_json: Option<Range<usize>>,
     pub(crate) extra_json: Option<Range<usize>>,
@@ -32,11 +36,16 @@ const BODY_KEYS: [&str; 5] = [
     "registration_event",
 ];
 
-/// Extracts the event; its JSON-text fields are left `None` and described by the spans.
+/// Extracts the event; its JSON-text fields are left `None` and described by `spans`.
+///
+/// `source` is the JSON text every string of `root` borrows from, when that is so (the scanner's
+/// tape); it lets a scalar `value` be kept as its own text instead of written again.
 pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
     root: J,
+    source: Option<&'s str>,
     scratch: &mut String,
-) -> Result<(Event<'s>, Spans), DecodeError> {
+    spans: &mut Spans<'s>,
+) -> Result<Event<'s>, DecodeError> {
     if root.scalar() != Scalar::Object {
         return Err(DecodeError::NotAnObject);
     }
@@ -82,7 +91,6 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
         return Err(DecodeError::wrong_type(body_path(meta.table), "an object"));
     }
 
-    let mut spans = Spans::default();
     let body = match meta.table {
         Table::Connectivity => Body::Connectivity(read_connection(body, &mut extras)?),
         Table::Location => Body::Location(read_location(body, &mut extras)?),
@@ -101,8 +109,11 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
                 meta.table,
                 &mut datapoint,
                 &mut extras,
-                scratch,
-                &mut spans,
+                Text {
+                    source,
+                    scratch,
+                    spans: &mut *spans,
+                },
             )?;
             match ack {
                 Some(ack) => Body::Datapointack(datapoint, ack),
@@ -126,7 +137,7 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
         extra_json: None,
         length_matches: true,
     };
-    Ok((event, spans))
+    Ok(event)
 }
 
 fn body_path(table: Table) -> &'static str {
@@ -291,15 +302,26 @@ fn read_registration<'s, J: JsonRef<'s>>(
     Ok(r)
 }
 
+/// Where a datapoint's JSON-text fields go (see `extract_event`).
+struct Text<'x, 's> {
+    source: Option<&'s str>,
+    scratch: &'x mut String,
+    spans: &'x mut Spans<'s>,
+}
+
 /// Reads a datapoint body into `d`; returns the ack fields for a datapointack.
 fn read_datapoint<'s, J: JsonRef<'s>>(
     body: J,
     table: Table,
     d: &mut Datapoint<'s>,
     extras: &mut Extras<'s, J>,
-    scratch: &mut String,
-    spans: &mut Spans,
+    text: Text<'_, 's>,
 ) -> Result<Option<Ack<'s>>, DecodeError> {
+    let Text {
+        source,
+        scratch,
+        spans,
+    } = text;
     let b = Level::Body;
     let is_ack = table == Table::Datapointack;
     let mut ack = Ack::default();
@@ -321,7 +343,12 @@ fn read_datapoint<'s, J: JsonRef<'s>>(
             "closed" => d.closed = opt_bool(value, "datapoint.closed", key, extras)?,
             "value" => {
                 d.value_num = numeric_value(value);
-                spans.value_json = Some(write_span(value, scratch));
+                // The text as received, when it is a scalar: byte for byte what the device sent
+                // (`12.50` stays `12.50`), and no formatting of floats or copying into scratch.
+                match source.and_then(|json| scalar_text(json, key, value.scalar())) {
+                    Some(text) => spans.value_source = Some(text),
+                    None => spans.value_json = Some(write_span(value, scratch)),
+                }
             }
             "metadata" => spans.metadata_json = Some(write_span(value, scratch)),
             "ack_message" if is_ack => {

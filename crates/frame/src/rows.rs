@@ -401,9 +401,11 @@ impl TableBuilder {
     }
 }
 
-/// Finishing a column leaves its builder with room for as many rows and bytes as the batch just
-/// taken (arrow's `finish` hands its buffers to the array), so a steady stream's next batch does
-/// not regrow, and copy, every buffer from nothing.
+/// Finishing a column leaves its builder with as much room as its buffers had (arrow's `finish`
+/// hands its buffers to the array), so a steady stream's next batch does not regrow, and copy,
+/// every buffer from nothing. The room never shrinks: sizing from the batch just taken made a
+/// short batch (a flush by age, the end of a run) leave the next full one to regrow from there
+/// (perf: `realloc` in the builders, ~1.5% of decoding).
 trait TakeColumn {
     fn take(&mut self) -> ArrayRef;
 }
@@ -422,7 +424,7 @@ impl TakeColumn for TextColumn {
 
 impl TakeColumn for BooleanBuilder {
     fn take(&mut self) -> ArrayRef {
-        let rows = self.len();
+        let rows = self.capacity();
         let array = self.finish();
         *self = BooleanBuilder::with_capacity(rows);
         Arc::new(array)
