@@ -83,7 +83,7 @@ impl Demo {
 
     /// SIGINT (Ctrl-C): exit 0 within 30 s; returns what it printed on the way out.
     fn interrupt(mut self) -> String {
-        let (status, _) = self.process.stop("-INT", Duration::from_secs(30));
+        let (status, _) = self.process.stop(libc::SIGINT, Duration::from_secs(30));
         assert!(status.success(), "the demo exited with {status}");
         self.rest.join().unwrap()
     }

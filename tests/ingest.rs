@@ -105,7 +105,7 @@ fn ingest(config: &Path, lake: &Path) -> Process {
 
 /// SIGTERM; must exit 0 within 10 s. Returns stdout and how long the exit took.
 fn terminate(mut ingest: Process, lake: &Path) -> (String, Duration) {
-    let (status, took) = ingest.stop("-TERM", Duration::from_secs(10));
+    let (status, took) = ingest.stop(libc::SIGTERM, Duration::from_secs(10));
     let mut stdout = String::new();
     ingest
         .child

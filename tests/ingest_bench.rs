@@ -7,12 +7,15 @@
 //! cargo test --release --test ingest_bench -- --ignored --nocapture
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dss-lake");
+use common::{BIN, Process};
+
 /// Time to connect and reach a steady state before measuring.
 const WARMUP: Duration = Duration::from_secs(2);
 /// The measured window.
@@ -23,22 +26,15 @@ const TARGET_EVENTS_PER_CPU_SECOND: f64 = 200_000.0;
 #[test]
 #[ignore = "a benchmark: run with --ignored --nocapture, preferably --release"]
 fn ingest_end_to_end_benchmark() {
-    let mut sim = Command::new(BIN)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate",
-            "max",
-            "--stats-secs",
-            "0",
-        ])
-        .args(["--subscription", "datapoint", "--heartbeat-secs", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let mut sim = Process::spawn(
+        Command::new(BIN)
+            .args(["sim", "--listen", "127.0.0.1:0", "--rate", "max"])
+            .args(["--stats-secs", "0", "--subscription", "datapoint"])
+            .args(["--heartbeat-secs", "30"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let mut lines = sim.stdout_lines();
     let url = loop {
         let line = lines.next().expect("the sim banner").unwrap();
         if let Some(url) = line.trim().strip_prefix("ws://") {
@@ -62,32 +58,27 @@ fn ingest_end_to_end_benchmark() {
     )
     .unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut ingest = Command::new(BIN)
-        .arg("ingest")
-        .arg("--config")
-        .arg(&config)
-        .arg("--lake")
-        .arg(dir.path().join("lake"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = ingest.id();
+    let mut ingest = Process::spawn(
+        Command::new(BIN)
+            .arg("ingest")
+            .arg("--config")
+            .arg(&config)
+            .arg("--lake")
+            .arg(dir.path().join("lake"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let pid = ingest.child.id();
     std::thread::sleep(WARMUP);
-    let sim_cpu0 = cpu_seconds(sim.id());
+    let sim_cpu0 = cpu_seconds(sim.child.id());
     let (events0, cpu0, t0) = (events(metrics_port), cpu_seconds(pid), Instant::now());
     std::thread::sleep(WINDOW);
     let (events1, cpu1, elapsed) = (events(metrics_port), cpu_seconds(pid), t0.elapsed());
-    let sim_cpu = cpu_seconds(sim.id()) - sim_cpu0;
+    let sim_cpu = cpu_seconds(sim.child.id()) - sim_cpu0;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let stopped = ingest.wait().unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    let (stopped, _) = ingest.stop(libc::SIGTERM, Duration::from_secs(30));
+    drop(sim);
 
     let events = (events1 - events0) as f64;
     let cpu = cpu1 - cpu0;
@@ -164,12 +155,9 @@ fn cpu_seconds(pid: u32) -> f64 {
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let hz = Command::new("getconf").arg("CLK_TCK").output().unwrap();
-    let hz: f64 = String::from_utf8_lossy(&hz.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(100.0);
-    ticks as f64 / hz
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ticks as f64 / hz as f64
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {

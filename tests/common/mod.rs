@@ -34,18 +34,21 @@ impl Process {
         BufReader::new(self.child.stdout.take().expect("stdout is piped")).lines()
     }
 
-    /// Sends `signal` (e.g. `-INT`, `-TERM`) and waits up to `limit` for the exit.
+    /// Sends `signal` (`libc::SIGINT`, `libc::SIGTERM`) and waits up to `limit` for the exit.
     pub(crate) fn stop(
         &mut self,
-        signal: &str,
+        signal: libc::c_int,
         limit: Duration,
     ) -> (std::process::ExitStatus, Duration) {
         let started = Instant::now();
-        let sent = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal}");
+        // SAFETY: kill(2) takes plain integers; the pid is our own child, not yet reaped.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(
+            sent,
+            0,
+            "kill({signal}): {}",
+            std::io::Error::last_os_error()
+        );
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return (status, started.elapsed());
