@@ -1,6 +1,6 @@
 //! The HTTP API without a socket: formats, negotiation, catalog, health, metrics, auth, limits.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};

@@ -1,7 +1,7 @@
 //! What the endpoint refuses and survives: writes, definitions and reads outside the lake; a
 //! query that would run for minutes; a query that would exhaust memory; 100 clients at once.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! Run with `UPDATE_EXPECTED=1` to rewrite the expected files after a deliberate change, then
 //! review the diff: the expected files are the answers a person checked against the fixture.
 
-mod common;
+use crate::common;
 
 use dss_lake_query::{Engine, EngineConfig, pretty};
 

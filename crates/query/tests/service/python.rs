@@ -2,7 +2,7 @@
 //! (`scripts/python-env.sh`) against the real server on 127.0.0.1:0: every format parses in its
 //! natural reader (pandas, pyarrow, polars) and gives the same rows as DuckDB over the same files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! How the engine sees the lake: committed files only, pruning by date, new files without a
 //! restart, an empty lake, and views.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

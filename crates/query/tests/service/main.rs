@@ -1,0 +1,9 @@
+//! The SQL service's integration tests, as one test binary: each binary links all of DataFusion,
+//! so one binary instead of five saves CI minutes of linking and gigabytes of disk.
+
+mod common;
+mod http;
+mod lake;
+mod python;
+mod queries;
+mod safety;
