@@ -3,9 +3,10 @@
 //! same files in the same run. Prints a table; asserts nothing.
 //!
 //! `cargo bench --bench query` (the bench profile: fat LTO, a long DataFusion build), or
-//! `cargo bench --profile dev --bench query` to reuse the test build, whose dependencies are
-//! already optimised (opt-level 2); the figures in the issue report came from the latter on a
-//! busy 2-core machine. The lake is generated once into
+//! `cargo bench --workspace --profile dev --bench query` to reuse the test build, whose
+//! dependencies are already optimised (opt-level 2); the README's figures come from the latter.
+//! `--workspace` matters: it resolves features as `cargo test --workspace` does, so DataFusion is
+//! not compiled a second time. The lake is generated once into
 //! `<target>/bench-lake-v1` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
 //! (e.g. one written by the ingest daemon) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
 //!

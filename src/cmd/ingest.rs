@@ -24,6 +24,18 @@ pub(crate) struct IngestArgs {
     /// [default: the file's, else 127.0.0.1:9464].
     #[arg(long, env = "DSS_LAKE_METRICS_ADDR")]
     metrics_addr: Option<String>,
+    /// Commit a stream's batch at this many rows; overrides `flush.max_rows` of the file
+    /// [default: the file's, else 1000000].
+    #[arg(long, env = "DSS_LAKE_FLUSH_MAX_ROWS")]
+    flush_max_rows: Option<usize>,
+    /// Commit a stream's batch at this many bytes of pending Arrow buffers; overrides
+    /// `flush.max_bytes` [default: the file's, else 67108864].
+    #[arg(long, env = "DSS_LAKE_FLUSH_MAX_BYTES")]
+    flush_max_bytes: Option<usize>,
+    /// Commit a stream's batch once its oldest row is this old (`10s`, `500ms`); overrides
+    /// `flush.max_age` [default: the file's, else 10s].
+    #[arg(long, env = "DSS_LAKE_FLUSH_MAX_AGE")]
+    flush_max_age: Option<String>,
 }
 
 impl IngestArgs {
@@ -31,6 +43,9 @@ impl IngestArgs {
         let overrides = Overrides {
             lake: self.lake.clone(),
             metrics_addr: self.metrics_addr.clone(),
+            flush_max_rows: self.flush_max_rows,
+            flush_max_bytes: self.flush_max_bytes,
+            flush_max_age: self.flush_max_age.clone(),
         };
         Ok(Config::load(&self.config, &overrides)?)
     }

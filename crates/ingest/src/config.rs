@@ -101,6 +101,12 @@ pub struct Overrides {
     pub lake: Option<PathBuf>,
     /// An address, or `off`.
     pub metrics_addr: Option<String>,
+    /// `flush.max_rows`.
+    pub flush_max_rows: Option<usize>,
+    /// `flush.max_bytes`.
+    pub flush_max_bytes: Option<usize>,
+    /// `flush.max_age`, like `10s`.
+    pub flush_max_age: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,18 +309,21 @@ impl Validator<'_> {
             max_rows: positive(
                 self,
                 "flush.max_rows",
-                raw.flush.max_rows,
+                overrides.flush_max_rows.or(raw.flush.max_rows),
                 defaults.max_rows,
             )?,
             max_bytes: positive(
                 self,
                 "flush.max_bytes",
-                raw.flush.max_bytes,
+                overrides.flush_max_bytes.or(raw.flush.max_bytes),
                 defaults.max_bytes,
             )?,
             max_age: self.duration(
                 "flush.max_age",
-                raw.flush.max_age.as_deref(),
+                overrides
+                    .flush_max_age
+                    .as_deref()
+                    .or(raw.flush.max_age.as_deref()),
                 defaults.max_age,
             )?,
         };

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
-use crate::{EngineConfig, Metrics, QueryError, guard, views};
+use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, views};
 
 /// The SQL engine over one lake. Cheap to clone; all clones share the session, the caches, the
 /// query runtime and the metrics.
@@ -167,7 +167,9 @@ fn session(
         .with_runtime_env(runtime_env)
         .with_default_features()
         .build();
-    Ok(SessionContext::new_with_state(state))
+    let ctx = SessionContext::new_with_state(state);
+    ctx.register_udf(date_trunc::udf());
+    Ok(ctx)
 }
 
 /// One table: Parquet files under `<lake>/<table>/`, the schema from the contract (never

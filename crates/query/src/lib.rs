@@ -25,6 +25,7 @@
 //! ```
 
 mod config;
+mod date_trunc;
 mod engine;
 mod error;
 mod exec;

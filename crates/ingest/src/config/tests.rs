@@ -45,18 +45,35 @@ fn every_setting_and_the_overrides_reach_the_config() {
          backoff_max = \"1s\"\nconnect_timeout = \"2s\"\nmax_message_size = 4096\n\
          [[stream]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1/stream\"\nkey = \"{KEY}\"\n"
     );
+    let config = load(&text, 0o600, &Overrides::default()).unwrap();
+    assert_eq!(config.lake, PathBuf::from("/data/lake"));
+    assert_eq!(config.shutdown_timeout, Duration::from_secs(5));
+    assert_eq!(config.flush.max_rows, 10);
+    assert_eq!(config.flush.max_bytes, 1000);
+    assert_eq!(config.flush.max_age, Duration::from_millis(250));
+    assert_eq!(config.connection.watchdog(), Duration::from_secs(2));
+    assert_eq!(config.connection.max_message_size, 4096);
+
     let overrides = Overrides {
         lake: Some("/elsewhere".into()),
         metrics_addr: Some("off".into()),
+        flush_max_rows: Some(20),
+        flush_max_bytes: Some(2000),
+        flush_max_age: Some("1s".into()),
     };
     let config = load(&text, 0o600, &overrides).unwrap();
     assert_eq!(config.lake, PathBuf::from("/elsewhere"));
     assert_eq!(config.metrics_addr, None);
-    assert_eq!(config.shutdown_timeout, Duration::from_secs(5));
-    assert_eq!(config.flush.max_rows, 10);
-    assert_eq!(config.flush.max_age, Duration::from_millis(250));
-    assert_eq!(config.connection.watchdog(), Duration::from_secs(2));
-    assert_eq!(config.connection.max_message_size, 4096);
+    assert_eq!(config.flush.max_rows, 20);
+    assert_eq!(config.flush.max_bytes, 2000);
+    assert_eq!(config.flush.max_age, Duration::from_secs(1));
+
+    let bad_flag = Overrides {
+        flush_max_age: Some("soon".into()),
+        ..Overrides::default()
+    };
+    let message = load(&text, 0o600, &bad_flag).unwrap_err().to_string();
+    assert!(message.contains("flush.max_age"), "{message}");
 }
 
 #[test]
@@ -169,7 +186,7 @@ fn the_dss_collector_config_json_is_accepted() {
     );
     let overrides = Overrides {
         lake: Some("/data".into()),
-        metrics_addr: None,
+        ..Overrides::default()
     };
     let config = load(&json, 0o600, &overrides).unwrap();
     assert_eq!(config.lake, PathBuf::from("/data"));

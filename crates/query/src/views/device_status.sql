@@ -1,19 +1,13 @@
-WITH c AS (
-  SELECT dsn, oem_model, status, seq, coalesce(event_time, received_at) AS t FROM connectivity
-), latest AS (
-  SELECT dsn,
-         last_value(oem_model ORDER BY t, seq) AS oem_model,
-         last_value(status ORDER BY t, seq) AS status,
-         max(t) AS last_event_at
-  FROM c GROUP BY dsn
-), other AS (
-  SELECT c.dsn, max(c.t) AS t
-  FROM c JOIN latest l ON c.dsn = l.dsn AND c.status IS DISTINCT FROM l.status
-  GROUP BY c.dsn
-)
-SELECT l.dsn, l.oem_model, l.status, min(c.t) AS since, l.last_event_at
-FROM latest l
-JOIN c ON c.dsn = l.dsn AND c.status IS NOT DISTINCT FROM l.status
-LEFT JOIN other o ON o.dsn = l.dsn
-WHERE o.t IS NULL OR c.t > o.t
-GROUP BY l.dsn, l.oem_model, l.status, l.last_event_at
+-- The status of each connectivity event and of the one before it on the same device, in
+-- (event time, seq) order: an event whose status differs from the previous one starts a run,
+-- and a device's current run started at its last such event.
+SELECT dsn,
+       last_value(oem_model ORDER BY t, seq) AS oem_model,
+       last_value(status ORDER BY t, seq) AS status,
+       max(CASE WHEN previous IS DISTINCT FROM status THEN t END) AS since,
+       max(t) AS last_event_at
+FROM (SELECT dsn, oem_model, status, seq, t,
+             lag(status) OVER (PARTITION BY dsn ORDER BY t, seq) AS previous
+      FROM (SELECT dsn, oem_model, status, seq, coalesce(event_time, received_at) AS t
+            FROM connectivity))
+GROUP BY dsn
