@@ -17,6 +17,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use dss_lake_schema::{Table, columns};
 use serde::Serialize;
 
+use crate::distinct_count::DistinctBesideCounts;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
 use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, views};
@@ -169,6 +170,7 @@ fn session(
         .build();
     let ctx = SessionContext::new_with_state(state);
     ctx.register_udf(date_trunc::udf());
+    ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
     Ok(ctx)
 }
 

@@ -26,6 +26,7 @@
 
 mod config;
 mod date_trunc;
+mod distinct_count;
 mod engine;
 mod error;
 mod exec;
