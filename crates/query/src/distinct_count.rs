@@ -245,9 +245,10 @@ mod tests {
             // No GROUP BY: an empty input must still count 0.
             "SELECT count(*), count(DISTINCT dsn) FROM r",
             // Two different distinct arguments.
-            "SELECT model, count(*), count(DISTINCT dsn), count(DISTINCT value) FROM r GROUP BY model",
+            "SELECT model, count(*), count(DISTINCT dsn), count(DISTINCT value) FROM r \
+             GROUP BY model ORDER BY model",
             // An aggregate whose partial results cannot simply be re-aggregated.
-            "SELECT model, avg(value), count(DISTINCT dsn) FROM r GROUP BY model",
+            "SELECT model, avg(value), count(DISTINCT dsn) FROM r GROUP BY model ORDER BY model",
         ] {
             let (expected, _) = answer(false, sql).await;
             let (got, plan) = answer(true, sql).await;
