@@ -3,7 +3,9 @@
 //! It registers one `ListingTable` per lake table with the schema from `dss-lake-schema` (never
 //! inferred) and a `date` partition column, adds the twin views (`twin_latest`,
 //! `device_status`, `device_location`), and answers SQL over HTTP in JSON, NDJSON, CSV, Arrow
-//! IPC or Parquet, streaming batch by batch. It deliberately does not write anything, decode DSS
+//! IPC or Parquet, streaming batch by batch. Two DataFusion slow paths this data hits are
+//! mended here (`date_trunc` on UTC timestamps, `count(DISTINCT)` beside plain counts); see
+//! `date_trunc.rs` and `distinct_count.rs`. It deliberately does not write anything, decode DSS
 //! frames or know about ingest: it reads committed files only, through an object store that
 //! reaches the lake and nothing else, and refuses every statement that is not a read.
 //!
