@@ -7,7 +7,9 @@
 //! - `arrow_json/<batch>`: arrow-json's `Decoder` on the same payloads with the equivalent nested
 //!   schema (natural types: timestamps, booleans, floats), at two batch sizes.
 //!
-//! Run: `cargo bench -p dss-lake-frame --bench decode`. The README's Performance section quotes the ratios.
+//! Run: `cargo bench -p dss-lake-frame --bench decode`. After criterion's group, the same four
+//! contenders run interleaved (see `print_interleaved`) and a table of medians and ratios is
+//! printed; the README's Performance section quotes those ratios.
 
 use std::sync::Arc;
 
@@ -23,22 +25,26 @@ const SEED: u64 = 1;
 /// One builder per event table, flushed every `BATCH_ROWS` rows like the batching stage does.
 /// Long-lived across iterations, as the real sink's are: a bench that made fresh builders per
 /// iteration would mostly measure allocating and page-faulting their buffers.
-struct Builders(Vec<TableBuilder>);
+struct Builders {
+    tables: Vec<TableBuilder>,
+    batch_rows: usize,
+}
 
 impl Builders {
-    fn new() -> Self {
-        Builders(
-            Table::EVENTS
+    fn new(batch_rows: usize) -> Self {
+        Builders {
+            tables: Table::EVENTS
                 .iter()
-                .map(|&t| TableBuilder::new(t, BATCH_ROWS))
+                .map(|&t| TableBuilder::new(t, batch_rows))
                 .collect(),
-        )
+            batch_rows,
+        }
     }
 
     fn append(&mut self, event: &dss_lake_frame::Event<'_>) -> usize {
-        let builder = &mut self.0[event.table() as usize];
+        let builder = &mut self.tables[event.table() as usize];
         builder.append(event, "bench", 0).expect("right table");
-        if builder.len() == BATCH_ROWS {
+        if builder.len() == self.batch_rows {
             builder.finish().num_rows()
         } else {
             0
@@ -46,7 +52,7 @@ impl Builders {
     }
 
     fn finish(&mut self) -> usize {
-        self.0.iter_mut().map(|b| b.finish().num_rows()).sum()
+        self.tables.iter_mut().map(|b| b.finish().num_rows()).sum()
     }
 }
 
@@ -199,7 +205,7 @@ fn decode(c: &mut Criterion) {
     // Every contender must decode every event, or the comparison is meaningless; twice, so the
     // reused decoders and builders are checked too.
     let mut decoder = FrameDecoder::new();
-    let mut builders = Builders::new();
+    let mut builders = Builders::new(BATCH_ROWS);
     let mut arrow = arrow_json_decoder(&schema, BATCH_ROWS);
     for _ in 0..2 {
         assert_eq!(run_dss_lake(&frames, &mut decoder, &mut builders), FRAMES);
@@ -232,6 +238,70 @@ fn decode(c: &mut Criterion) {
         }
     }
     group.finish();
+
+    let profiling = |a: &String| a == "--test" || a == "--list" || a == "--profile-time";
+    if !std::env::args().any(|a| profiling(&a)) {
+        let mut arrow_1024 = arrow_json_decoder(&schema, 1024);
+        let mut arrow_8192 = arrow_json_decoder(&schema, BATCH_ROWS);
+        let (mut serde_decoder, mut serde_builders) =
+            (FrameDecoder::new(), Builders::new(BATCH_ROWS));
+        let (mut decoder_1024, mut builders_1024) = (FrameDecoder::new(), Builders::new(1024));
+        let mut contenders: [(&str, &mut dyn FnMut() -> usize); 5] = [
+            ("dss_lake", &mut || {
+                run_dss_lake(&frames, &mut decoder, &mut builders)
+            }),
+            ("dss_lake_1024", &mut || {
+                run_dss_lake(&frames, &mut decoder_1024, &mut builders_1024)
+            }),
+            ("serde_value", &mut || {
+                run_serde_value(&payloads, &mut serde_decoder, &mut serde_builders)
+            }),
+            ("arrow_json_1024", &mut || {
+                run_arrow_json(&ndjson, &mut arrow_1024)
+            }),
+            ("arrow_json_8192", &mut || {
+                run_arrow_json(&ndjson, &mut arrow_8192)
+            }),
+        ];
+        print_interleaved(&mut contenders, bytes);
+    }
+}
+
+/// Rounds in the interleaved comparison.
+const ROUNDS: usize = 31;
+
+/// Criterion times the contenders one after another, minutes apart, so on a shared machine a
+/// burst of load elsewhere lands on one of them and skews the ratios. Here every round runs
+/// each contender once, back to back, and the table gives per-contender medians over the rounds
+/// and the ratio of `dss_lake`'s speed to each.
+fn print_interleaved(contenders: &mut [(&str, &mut dyn FnMut() -> usize)], bytes: usize) {
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); contenders.len()];
+    for _ in 0..ROUNDS {
+        for ((_, run), samples) in contenders.iter_mut().zip(&mut times) {
+            let start = std::time::Instant::now();
+            assert_eq!(std::hint::black_box(run()), FRAMES);
+            samples.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    println!("\ninterleaved, {ROUNDS} rounds of {FRAMES} frames ({bytes} payload bytes), medians:");
+    println!("| decoder | ms | MB/s | events/s | dss_lake is |");
+    println!("|---|---:|---:|---:|---:|");
+    for ((name, _), median) in contenders.iter().zip(&medians) {
+        println!(
+            "| {name} | {:.1} | {:.0} | {:.0}k | {:.2}x faster |",
+            median * 1e3,
+            bytes as f64 / median / 1e6,
+            FRAMES as f64 / median / 1e3,
+            median / medians[0],
+        );
+    }
 }
 
 criterion_group!(benches, decode);

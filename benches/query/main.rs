@@ -8,7 +8,8 @@
 //! `--workspace` matters: it resolves features as `cargo test --workspace` does, so DataFusion is
 //! not compiled a second time. The lake is generated once into
 //! `<target>/bench-lake-v1` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
-//! (e.g. one written by the ingest daemon) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
+//! (e.g. one written by the ingest daemon), `DSS_LAKE_BENCH_QUERIES=DIR` times the `.sql` files of
+//! another folder (to compare formulations of a query) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
 //!
 //! Generated fleet (see `lake.rs`): 5,100 devices of three models over four days, each numeric
 //! property reporting at a fixed cadence with a deterministic wobble, plus connectivity, acks,
@@ -33,7 +34,9 @@ fn main() {
         .unwrap_or(DEFAULT_RUNS);
     let events = lake::ensure(&lake);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let queries = load_queries(&root.join("queries"));
+    let query_dir = std::env::var_os("DSS_LAKE_BENCH_QUERIES")
+        .map_or_else(|| root.join("queries"), PathBuf::from);
+    let queries = load_queries(&query_dir);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(
         "lake: {} ({events} events), {runs} timed runs per query, {cores} threads each",
@@ -66,7 +69,7 @@ fn main() {
         out
     });
 
-    let duck = duckdb_medians(root, &lake, runs, cores);
+    let duck = duckdb_medians(root, &lake, &query_dir, runs, cores);
     println!();
     println!("| query | rows | dss-lake ms | DuckDB ms | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -120,6 +123,7 @@ fn median(times: &mut [f64]) -> f64 {
 fn duckdb_medians(
     root: &Path,
     lake: &Path,
+    query_dir: &Path,
     runs: usize,
     threads: usize,
 ) -> Vec<(String, f64, usize)> {
@@ -130,7 +134,7 @@ fn duckdb_medians(
     assert!(env.success(), "scripts/python-env.sh failed");
     let output = Command::new(root.join(".venv/bin/python"))
         .arg(root.join("benches/duckdb_bench.py"))
-        .args([lake.as_os_str(), root.join("queries").as_os_str()])
+        .args([lake.as_os_str(), query_dir.as_os_str()])
         .args([runs.to_string(), threads.to_string()])
         .output()
         .unwrap();

@@ -10,9 +10,10 @@ use simd_json::{Buffers, INPUT_PADDING, Tape, fill_tape_padded};
 
 use crate::event::Body;
 use crate::extract::{Spans, extract_event};
+use crate::fast::fast_event;
 use crate::framing::{Split, split_message};
 use crate::json::TapeRef;
-use crate::scan::{GiveUp, OpenStack, scan_into};
+use crate::scan::{GiveUp, ScanBuffers, scan_into};
 use crate::{DecodeError, Event, Rejected};
 
 /// A decoded message.
@@ -31,7 +32,7 @@ pub struct FrameDecoder {
     input: Vec<u8>,
     buffers: Buffers,
     tape: Tape<'static>,
-    stack: OpenStack,
+    scan: ScanBuffers,
     scratch: String,
 }
 
@@ -60,7 +61,7 @@ impl FrameDecoder {
             input: Vec::with_capacity(INITIAL_CAPACITY + INPUT_PADDING),
             buffers: Buffers::new(INITIAL_CAPACITY),
             tape: Tape::null().reset(),
-            stack: OpenStack::default(),
+            scan: ScanBuffers::default(),
             scratch: String::with_capacity(INITIAL_CAPACITY),
         }
     }
@@ -99,11 +100,22 @@ impl FrameDecoder {
         &'a mut self,
         json: &'j str,
     ) -> Result<Event<'a>, DecodeError> {
+        match fast_event(json, &mut self.scan) {
+            Ok(event) => Ok(event),
+            Err(GiveUp) => self.decode_general(json),
+        }
+    }
+
+    /// The tape and the extractor: every frame the fast path leaves, and its test's oracle.
+    pub(crate) fn decode_general<'a, 'j: 'a>(
+        &'a mut self,
+        json: &'j str,
+    ) -> Result<Event<'a>, DecodeError> {
         let FrameDecoder {
             input,
             buffers,
             tape,
-            stack,
+            scan,
             scratch,
         } = self;
         scratch.clear();
@@ -112,7 +124,7 @@ impl FrameDecoder {
         // `Vec` leaves an empty one behind; `Tape::null()` would allocate a placeholder per frame.)
         let mut parsed: Tape<'a> = Tape(std::mem::take(&mut tape.0)).reset();
         // Only the scanner's strings are slices of `json`; simd-json's live in its own copy.
-        let parsed_ok = match scan_into(json, &mut parsed.0, stack) {
+        let parsed_ok = match scan_into(json, &mut parsed.0, scan) {
             Ok(()) => Ok(Some(json)),
             Err(GiveUp) => parse_with_simd_json(json, input, buffers, &mut parsed).map(|()| None),
         };

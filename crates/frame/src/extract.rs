@@ -391,16 +391,21 @@ fn keep_unknown<'s, J: JsonRef<'s>>(
 
 fn parse_seq<'s, J: JsonRef<'s>>(value: J) -> Result<u64, DecodeError> {
     const EXPECTED: &str = "a string of decimal digits without leading zeros";
-    let Scalar::Str(text) = value.scalar() else {
-        return Err(DecodeError::wrong_type("seq", EXPECTED));
-    };
+    match value.scalar() {
+        Scalar::Str(text) => seq_from_text(text).ok_or(DecodeError::wrong_type("seq", EXPECTED)),
+        _ => Err(DecodeError::wrong_type("seq", EXPECTED)),
+    }
+}
+
+/// `seq`'s text as a number, when it is canonical decimal digits that fit an `i64`.
+pub(crate) fn seq_from_text(text: &str) -> Option<u64> {
     let canonical = !text.is_empty()
         && text.len() <= 19
         && text.bytes().all(|b| b.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
     match text.parse::<i64>() {
-        Ok(seq) if canonical => Ok(seq as u64),
-        _ => Err(DecodeError::wrong_type("seq", EXPECTED)),
+        Ok(seq) if canonical => Some(seq as u64),
+        _ => None,
     }
 }
 
@@ -531,7 +536,11 @@ fn opt_coordinate<'s, J: JsonRef<'s>>(
 
 /// `value` as a float for `value_num`: numbers, booleans as 0/1, numeric strings.
 fn numeric_value<'s, J: JsonRef<'s>>(value: J) -> Option<f64> {
-    match value.scalar() {
+    numeric_scalar(value.scalar())
+}
+
+pub(crate) fn numeric_scalar(value: Scalar<'_>) -> Option<f64> {
+    match value {
         Scalar::I64(n) => Some(n as f64),
         Scalar::U64(n) => Some(n as f64),
         Scalar::F64(n) => Some(n),

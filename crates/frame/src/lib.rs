@@ -38,6 +38,7 @@ mod error;
 mod event;
 mod extract;
 mod extras;
+mod fast;
 mod framing;
 mod json;
 pub mod restore;

@@ -39,25 +39,26 @@ struct Open {
     is_object: bool,
 }
 
-/// The containers open at each depth. The decoder keeps one: a fresh array per frame was
-/// 768 bytes of zeroing, ~4% of decoding in perf.
+/// What the scanner keeps between frames so that a frame allocates nothing: the containers open
+/// at each depth (a fresh array per frame was 768 bytes of zeroing, ~4% of decoding in perf) and
+/// the payload's byte marks (see [`mark`]).
 #[derive(Debug, Default)]
-pub(crate) struct OpenStack([Open; MAX_DEPTH]);
+pub(crate) struct ScanBuffers {
+    open: [Open; MAX_DEPTH],
+    quotes: Vec<u64>,
+    unsafe_in_strings: Vec<u64>,
+}
 
 /// Fills `tape` with the nodes of `json`, or gives up (leaving `tape` in an unspecified state).
 /// `stack` holds nothing between calls.
 pub(crate) fn scan_into<'s>(
     json: &'s str,
     tape: &mut Vec<Node<'s>>,
-    stack: &mut OpenStack,
+    buffers: &mut ScanBuffers,
 ) -> Scan<()> {
-    let mut s = Scanner {
-        json,
-        bytes: json.as_bytes(),
-        pos: 0,
-    };
+    let mut s = Scanner::marked(json, &mut buffers.quotes, &mut buffers.unsafe_in_strings);
     tape.clear();
-    let stack = &mut stack.0;
+    let stack = &mut buffers.open;
     let mut depth = 0;
 
     s.skip_ws();
@@ -145,20 +146,121 @@ pub(crate) fn scan_into<'s>(
     }
 }
 
-struct Scanner<'s> {
+/// A cursor over a payload whose bytes are marked (see [`mark`]); the fast paths' primitives.
+pub(crate) struct Scanner<'s, 'm> {
     json: &'s str,
     bytes: &'s [u8],
     pos: usize,
+    /// One bit per byte of `bytes`: `"`.
+    quotes: &'m [u64],
+    /// One bit per byte of `bytes`: `\\` or a control character.
+    unsafe_in_strings: &'m [u64],
 }
 
-impl<'s> Scanner<'s> {
+impl ScanBuffers {
+    /// A scanner at the start of `json`, with its bytes marked in these buffers.
+    pub(crate) fn scanner<'s>(&mut self, json: &'s str) -> Scanner<'s, '_> {
+        Scanner::marked(json, &mut self.quotes, &mut self.unsafe_in_strings)
+    }
+}
+
+impl<'s, 'm> Scanner<'s, 'm> {
+    fn marked(
+        json: &'s str,
+        quotes: &'m mut Vec<u64>,
+        unsafe_in_strings: &'m mut Vec<u64>,
+    ) -> Self {
+        mark(json.as_bytes(), quotes, unsafe_in_strings);
+        Scanner {
+            json,
+            bytes: json.as_bytes(),
+            pos: 0,
+            quotes,
+            unsafe_in_strings,
+        }
+    }
+}
+
+impl<'s> Scanner<'s, '_> {
+    /// The byte offset of the cursor.
     #[inline(always)]
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// `json[range]`, for text the cursor has passed.
+    #[inline(always)]
+    pub(crate) fn text(&self, range: std::ops::Range<usize>) -> Option<&'s str> {
+        self.json.get(range)
+    }
+
+    /// Consumes `byte` (after any whitespace), or fails.
+    #[inline(always)]
+    pub(crate) fn expect(&mut self, byte: u8) -> Scan<()> {
+        self.skip_ws();
+        if self.peek() != Some(byte) {
+            return Err(GiveUp);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// After an object's or array's entry: `true` past a `,` (another entry follows), `false`
+    /// past the closing bracket `close`.
+    #[inline(always)]
+    pub(crate) fn more(&mut self, close: u8) -> Scan<bool> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// Consumes an object key and its `:`, leaving the cursor at the value.
+    #[inline(always)]
+    pub(crate) fn key_text(&mut self) -> Scan<&'s str> {
+        if self.peek() != Some(b'"') {
+            return Err(GiveUp);
+        }
+        let key = self.string()?;
+        self.expect(b':')?;
+        Ok(key)
+    }
+
+    /// A scalar value at the cursor: a string, or what [`Scanner::atom`] reads; `None` for an
+    /// object or array (not consumed).
+    #[inline(always)]
+    pub(crate) fn scalar(&mut self) -> Scan<Option<Node<'s>>> {
+        match self.peek().ok_or(GiveUp)? {
+            b'"' => Ok(Some(Node::String(self.string()?))),
+            b'{' | b'[' => Ok(None),
+            first => Ok(Some(Node::Static(self.atom(first)?))),
+        }
+    }
+
+    /// Whether the end of the input is all that is left (after whitespace).
+    #[inline(always)]
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.pos == self.bytes.len()
+    }
+
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
     #[inline(always)]
-    fn skip_ws(&mut self) {
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.pos += 1;
         }
@@ -192,25 +294,19 @@ impl<'s> Scanner<'s> {
     /// An object key and its `:`, leaving `pos` at the value.
     #[inline(always)]
     fn key(&mut self, tape: &mut Vec<Node<'s>>) -> Scan<()> {
-        if self.peek() != Some(b'"') {
-            return Err(GiveUp);
-        }
-        let key = self.string()?;
+        let key = self.key_text()?;
         tape.push(Node::String(key));
-        self.skip_ws();
-        if self.peek() != Some(b':') {
-            return Err(GiveUp);
-        }
-        self.pos += 1;
-        self.skip_ws();
         Ok(())
     }
 
     /// A string without escapes, `pos` at its opening quote; leaves `pos` after the closing one.
     #[inline(always)]
-    fn string(&mut self) -> Scan<&'s str> {
+    pub(crate) fn string(&mut self) -> Scan<&'s str> {
         let start = self.pos + 1;
-        let end = find_quote(self.bytes, start).ok_or(GiveUp)?;
+        let end = next_mark(self.quotes, start).ok_or(GiveUp)?;
+        if any_mark(self.unsafe_in_strings, start, end) {
+            return Err(GiveUp);
+        }
         self.pos = end + 1;
         // Both ends are next to an ASCII quote, so they are char boundaries; `get` checks it
         // anyway rather than relying on that with `unsafe`.
@@ -249,6 +345,8 @@ pub(crate) fn scalar_text<'s>(json: &'s str, key: &'s str, value: Scalar<'s>) ->
         json,
         bytes,
         pos: key_end + 1,
+        quotes: &[],
+        unsafe_in_strings: &[],
     };
     s.skip_ws();
     if s.peek() != Some(b':') {
@@ -272,49 +370,84 @@ pub(crate) fn scalar_text<'s>(json: &'s str, key: &'s str, value: Scalar<'s>) ->
     json.get(start..end)
 }
 
-/// The index of the closing quote of a string starting at `from`; `None` at an escape, a
-/// control character (invalid JSON) or the end of input.
-#[inline(always)]
-fn find_quote(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    #[cfg(target_arch = "x86_64")]
-    while let Some(chunk) = bytes.get(i..i + 16) {
-        if let Some((offset, is_quote)) = sse2::first_special(chunk.try_into().ok()?) {
-            return is_quote.then_some(i + offset);
-        }
-        i += 16;
+/// Marks every byte of `bytes` in two bitmaps, one bit per byte (bit `i % 64` of word `i / 64`):
+/// quotes, and the bytes a string without escapes cannot contain (backslash, control
+/// characters). Strings are most of a frame's bytes (uuids, timestamps), and looking for each
+/// string's end on its own was the scanner's largest cost (perf: ~20% of decoding); marking the
+/// whole payload is a few vector instructions per 64 bytes, after which a string's end is a
+/// `trailing_zeros`.
+fn mark(bytes: &[u8], quotes: &mut Vec<u64>, unsafe_in_strings: &mut Vec<u64>) {
+    quotes.clear();
+    unsafe_in_strings.clear();
+    let mut blocks = bytes.chunks_exact(64);
+    for block in &mut blocks {
+        let (q, u) = block_marks(block.try_into().expect("64 bytes"));
+        quotes.push(q);
+        unsafe_in_strings.push(u);
     }
-    // Eight bytes at a time: each mask's lowest set bit marks its first matching byte (borrows
-    // only spill into higher bytes), so the lowest bit of their union is the first special byte.
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let special = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGH;
-        if special != 0 {
-            let at = i + (special.trailing_zeros() / 8) as usize;
-            return (bytes[at] == b'"').then_some(at);
-        }
-        i += 8;
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        // Spaces are neither quotes nor unsafe, so the padding marks nothing.
+        let mut padded = [b' '; 64];
+        padded[..rest.len()].copy_from_slice(rest);
+        let (q, u) = block_marks(&padded);
+        quotes.push(q);
+        unsafe_in_strings.push(u);
     }
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'"' => return Some(i),
-            b'\\' | 0..=0x1f => return None,
-            _ => i += 1,
-        }
-    }
-    None
 }
 
-/// Sixteen bytes at a time where SSE2 is part of the baseline: strings are most of a frame's
-/// bytes (uuids, timestamps), and the word-at-a-time loop over them was the scanner's largest
-/// cost (perf: ~17% of decoding).
+/// The first marked position at or after `from`.
+#[inline(always)]
+fn next_mark(marks: &[u64], from: usize) -> Option<usize> {
+    let mut word_index = from / 64;
+    let mut word = *marks.get(word_index)? & (u64::MAX << (from % 64));
+    while word == 0 {
+        word_index += 1;
+        word = *marks.get(word_index)?;
+    }
+    Some(word_index * 64 + word.trailing_zeros() as usize)
+}
+
+/// Whether any position in `from..to` is marked (`from <= to`, both within the marked bytes).
+#[inline(always)]
+fn any_mark(marks: &[u64], from: usize, to: usize) -> bool {
+    let (first, last) = (from / 64, to / 64);
+    let low = u64::MAX << (from % 64);
+    let high = (1u64 << (to % 64)) - 1;
+    let word = |i: usize| marks.get(i).copied().unwrap_or(0);
+    if first == last {
+        return word(first) & low & high != 0;
+    }
+    word(first) & low != 0 || (first + 1..last).any(|i| word(i) != 0) || word(last) & high != 0
+}
+
+/// The quote and unsafe marks of one 64-byte block.
+#[inline(always)]
+fn block_marks(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut quotes = 0;
+        let mut unsafe_bytes = 0;
+        for (i, chunk) in block.chunks_exact(16).enumerate() {
+            let (q, u) = sse2::marks(chunk.try_into().expect("16 bytes"));
+            quotes |= u64::from(q) << (16 * i);
+            unsafe_bytes |= u64::from(u) << (16 * i);
+        }
+        (quotes, unsafe_bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut quotes = 0;
+        let mut unsafe_bytes = 0;
+        for (i, &b) in block.iter().enumerate() {
+            quotes |= u64::from(b == b'"') << i;
+            unsafe_bytes |= u64::from(b == b'\\' || b < 0x20) << i;
+        }
+        (quotes, unsafe_bytes)
+    }
+}
+
+/// Sixteen bytes at a time with SSE2, which every x86_64 target has.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -322,29 +455,23 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
-    /// The index of the first quote, backslash or control character in `chunk`, and whether
-    /// it is the quote.
+    /// Bit `i` set where `chunk[i]` is a quote; and where it is a backslash or a control
+    /// character.
     #[inline(always)]
-    pub(super) fn first_special(chunk: &[u8; 16]) -> Option<(usize, bool)> {
+    pub(super) fn marks(chunk: &[u8; 16]) -> (u16, u16) {
         // SAFETY: SSE2 is part of every x86_64 target, so the intrinsics' feature is present;
         // the only memory access is an unaligned load of exactly the 16 bytes `chunk` refers to.
-        let masks = unsafe {
+        unsafe {
             let word = _mm_loadu_si128(chunk.as_ptr().cast());
             let quote = _mm_cmpeq_epi8(word, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(word, _mm_set1_epi8(b'\\' as i8));
             // Unsigned `byte <= 0x1f`: its minimum with 0x1f is the byte itself.
             let control = _mm_cmpeq_epi8(_mm_min_epu8(word, _mm_set1_epi8(0x1f)), word);
-            let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
             (
-                _mm_movemask_epi8(special) as u32,
-                _mm_movemask_epi8(quote) as u32,
+                _mm_movemask_epi8(quote) as u16,
+                _mm_movemask_epi8(_mm_or_si128(backslash, control)) as u16,
             )
-        };
-        let (special, quote) = masks;
-        (special != 0).then(|| {
-            let at = special.trailing_zeros();
-            (at as usize, quote >> at & 1 == 1)
-        })
+        }
     }
 }
 
@@ -420,7 +547,7 @@ mod tests {
 
     fn scanned(json: &str) -> Option<Vec<Node<'_>>> {
         let mut tape = Vec::new();
-        scan_into(json, &mut tape, &mut OpenStack::default())
+        scan_into(json, &mut tape, &mut ScanBuffers::default())
             .ok()
             .map(|()| tape)
     }
@@ -565,6 +692,27 @@ mod tests {
         assert_eq!(scalar_text(r#"{"value":1}"#, key, value.scalar()), None);
     }
 
+    /// The bitmap look-ups against a byte-by-byte search, across and at 64-byte word edges.
+    #[test]
+    fn marks_answer_like_a_byte_search() {
+        let mut bytes = vec![b'a'; 200];
+        for at in [0, 5, 63, 64, 65, 127, 128, 190, 199] {
+            bytes[at] = b'"';
+        }
+        bytes[70] = b'\\';
+        bytes[150] = b'\n';
+        let (mut quotes, mut unsafe_bytes) = (Vec::new(), Vec::new());
+        mark(&bytes, &mut quotes, &mut unsafe_bytes);
+        for from in 0..=bytes.len() {
+            let expected = (from..bytes.len()).find(|&i| bytes[i] == b'"');
+            assert_eq!(next_mark(&quotes, from), expected, "from {from}");
+            for to in from..=bytes.len() {
+                let expected = bytes[from..to].iter().any(|&b| b == b'\\' || b < 0x20);
+                assert_eq!(any_mark(&unsafe_bytes, from, to), expected, "{from}..{to}");
+            }
+        }
+    }
+
     #[test]
     fn finds_quotes_across_word_boundaries() {
         for len in 0..40 {
@@ -573,7 +721,7 @@ mod tests {
             let json = format!(r#"{{"k":"{body}","x":"{body}\n"}}"#);
             let mut tape = Vec::new();
             // The second string has an escape; the first must have been read whole before.
-            let result = scan_into(&json, &mut tape, &mut OpenStack::default());
+            let result = scan_into(&json, &mut tape, &mut ScanBuffers::default());
             assert_eq!(result, Err(GiveUp));
             assert_eq!(tape.get(2), Some(&Node::String(body.as_str())), "{len}");
         }
