@@ -3,10 +3,12 @@
 //! from a stored row to the event's JSON.
 //!
 //! It does no I/O and knows nothing of sockets, files or tokio: bytes in, columns out, so it can
-//! be benchmarked and fuzzed alone. One scalar pass writes the payload's nodes to a reused tape in
-//! simd-json's format (simd-json itself parses the rare frames that pass leaves alone: escapes,
-//! exponents, invalid JSON), the extractor walks the tape once, and every string borrows from the
-//! message; no copy of the frame, no `serde_json::Value`, no `String` per field. Data flow:
+//! be benchmarked and fuzzed alone. A frame in the canonical shape DSS nearly always sends is read
+//! straight into an `Event` (`fast`); any other goes the general way: one scalar pass writes the
+//! payload's nodes to a reused tape in simd-json's format (simd-json itself parses the rare frames
+//! that pass leaves alone: escapes, exponents, invalid JSON) and the extractor walks the tape once.
+//! Every string borrows from the message; no copy of the frame, no `serde_json::Value`, no
+//! `String` per field. Data flow:
 //! `FrameDecoder::decode_message` -> `Event` -> `TableBuilder::append` -> `RecordBatch` (handed
 //! to the batching stage) -> `restore::restore_row` when proving losslessness.
 //!
