@@ -17,10 +17,11 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use dss_lake_schema::{Table, columns};
 use serde::Serialize;
 
+use crate::bulk_window::WindowsInBulk;
 use crate::distinct_count::DistinctBesideCounts;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
-use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, views};
+use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, last_value, views};
 
 /// The SQL engine over one lake. Cheap to clone; all clones share the session, the caches, the
 /// query runtime and the metrics.
@@ -167,9 +168,11 @@ fn session(
         .with_config(session_config)
         .with_runtime_env(runtime_env)
         .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
         .build();
     let ctx = SessionContext::new_with_state(state);
     ctx.register_udf(date_trunc::udf());
+    ctx.register_udaf(last_value::udaf());
     ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
     Ok(ctx)
 }
