@@ -11,8 +11,6 @@ use dss_lake_query::datafusion::arrow::array::{
 use dss_lake_query::datafusion::arrow::buffer::OffsetBuffer;
 use dss_lake_query::datafusion::arrow::datatypes::{DataType, Field};
 use dss_lake_query::datafusion::parquet::arrow::ArrowWriter;
-use dss_lake_query::datafusion::parquet::basic::{Compression, ZstdLevel};
-use dss_lake_query::datafusion::parquet::file::properties::WriterProperties;
 use dss_lake_schema::{Table, layout};
 
 /// Devices in the generated fleet.
@@ -208,8 +206,10 @@ fn write(lake: &Path, table: Table, day: usize, name: &str, batch: &RecordBatch)
         .join(table.dir_name())
         .join(layout::date_partition(FIRST_DAY + day as i32));
     std::fs::create_dir_all(&dir).unwrap();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
+    // The lake writer's own settings (page size, statistics, sorting metadata), with row groups
+    // of a size a long-running daemon's files would have.
+    let props = dss_lake_batch::writer_properties(table)
+        .into_builder()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
     let file = std::fs::File::create(dir.join(name)).unwrap();

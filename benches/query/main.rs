@@ -7,7 +7,7 @@
 //! dependencies are already optimised (opt-level 2); the README's figures come from the latter.
 //! `--workspace` matters: it resolves features as `cargo test --workspace` does, so DataFusion is
 //! not compiled a second time. The lake is generated once into
-//! `<target>/bench-lake-v1` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
+//! `<target>/bench-lake-v3` and reused; `DSS_LAKE_BENCH_LAKE=DIR` points at another lake
 //! (e.g. one written by the ingest daemon), `DSS_LAKE_BENCH_QUERIES=DIR` times the `.sql` files of
 //! another folder (to compare formulations of a query) and `DSS_LAKE_BENCH_RUNS` sets the timed runs.
 //!
@@ -95,7 +95,7 @@ fn default_lake() -> PathBuf {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
         PathBuf::from,
     );
-    target.join("bench-lake-v1")
+    target.join("bench-lake-v3")
 }
 
 fn load_queries(dir: &Path) -> Vec<(String, String)> {

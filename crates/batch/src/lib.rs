@@ -46,7 +46,7 @@ mod writer;
 
 pub use checkpoint::{Checkpoint, StreamLock};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use commit::{CommittedFile, sort_columns};
+pub use commit::{CommittedFile, sort_columns, writer_properties};
 pub use error::{LakeError, Result};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
