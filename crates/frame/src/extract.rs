@@ -149,15 +149,16 @@ fn body_path(table: Table) -> &'static str {
     }
 }
 
-struct Metadata<'s> {
-    table: Table,
-    oem_id: Option<&'s str>,
-    oem_model: Option<&'s str>,
-    dsn: &'s str,
-    resource_tags: Option<Tags<'s>>,
-    property_name: Option<&'s str>,
-    display_name: Option<&'s str>,
-    base_type: Option<&'s str>,
+/// The envelope's `metadata`, as both decoding paths read it.
+pub(crate) struct Metadata<'s> {
+    pub(crate) table: Table,
+    pub(crate) oem_id: Option<&'s str>,
+    pub(crate) oem_model: Option<&'s str>,
+    pub(crate) dsn: &'s str,
+    pub(crate) resource_tags: Option<Tags<'s>>,
+    pub(crate) property_name: Option<&'s str>,
+    pub(crate) display_name: Option<&'s str>,
+    pub(crate) base_type: Option<&'s str>,
 }
 
 fn read_metadata<'s, J: JsonRef<'s>>(

@@ -15,7 +15,7 @@ use dss_lake_schema::Table;
 use simd_json::{Node, StaticNode};
 
 use crate::event::{Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags};
-use crate::extract::{numeric_scalar, numeric_str, seq_from_text};
+use crate::extract::{Metadata, numeric_scalar, numeric_str, seq_from_text};
 use crate::json::{JsonRef, TapeRef};
 use crate::scan::{GiveUp, ScanBuffers, Scanner};
 use crate::time::parse_timestamp;
@@ -73,17 +73,6 @@ pub(crate) fn fast_event<'s>(json: &'s str, buffers: &mut ScanBuffers) -> Fast<E
         extra_json: None,
         length_matches: true,
     })
-}
-
-struct Metadata<'s> {
-    table: Table,
-    oem_id: Option<&'s str>,
-    oem_model: Option<&'s str>,
-    dsn: &'s str,
-    resource_tags: Option<Tags<'s>>,
-    property_name: Option<&'s str>,
-    display_name: Option<&'s str>,
-    base_type: Option<&'s str>,
 }
 
 /// Sets a field once; a key seen twice goes to the general path (which keeps the last).
@@ -338,7 +327,7 @@ fn datapoint<'s>(
 
 #[cfg(test)]
 mod tests {
-    use rand::{RngExt, SeedableRng};
+    use rand::SeedableRng;
 
     use super::*;
     use crate::FrameDecoder;
@@ -359,17 +348,8 @@ mod tests {
                 assert_eq!(Ok(event), general.decode_general(payload), "{payload}");
             }
             for _ in 0..20 {
-                let mut bytes = payload.as_bytes().to_vec();
-                let at = rng.random_range(0..bytes.len());
                 let pick = b"{}[]\":,.-0123456789 \\tfnulZ|xe";
-                match rng.random_range(0..3) {
-                    0 => bytes[at] = pick[rng.random_range(0..pick.len())],
-                    1 => bytes.insert(at, pick[rng.random_range(0..pick.len())]),
-                    _ => {
-                        bytes.remove(at);
-                    }
-                }
-                let Ok(mutated) = String::from_utf8(bytes) else {
+                let Some(mutated) = crate::scan::mutated(payload, pick, 1, &mut rng) else {
                     continue;
                 };
                 if let Ok(event) = fast_event(&mutated, &mut buffers) {

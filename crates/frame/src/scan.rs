@@ -536,6 +536,29 @@ fn number(rest: &[u8]) -> Scan<(StaticNode, usize)> {
     Ok((StaticNode::F64(value), i))
 }
 
+/// `payload` with `edits` random one-byte edits (replace, insert or remove, with bytes from
+/// `pick`); `None` when that broke its UTF-8.
+#[cfg(test)]
+pub(crate) fn mutated(
+    payload: &str,
+    pick: &[u8],
+    edits: usize,
+    rng: &mut impl rand::RngExt,
+) -> Option<String> {
+    let mut bytes = payload.as_bytes().to_vec();
+    for _ in 0..edits {
+        let at = rng.random_range(0..bytes.len());
+        match rng.random_range(0..3) {
+            0 => bytes[at] = pick[rng.random_range(0..pick.len())],
+            1 => bytes.insert(at, pick[rng.random_range(0..pick.len())]),
+            _ => {
+                bytes.remove(at);
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,19 +658,9 @@ mod tests {
                 );
             }
             for _ in 0..30 {
-                let mut bytes = payload.as_bytes().to_vec();
-                for _ in 0..rng.random_range(1..4) {
-                    let at = rng.random_range(0..bytes.len());
-                    let pick = b"{}[]\":,.-+eE0123456789 \\tfnul\x01";
-                    match rng.random_range(0..3) {
-                        0 => bytes[at] = pick[rng.random_range(0..pick.len())],
-                        1 => bytes.insert(at, pick[rng.random_range(0..pick.len())]),
-                        _ => {
-                            bytes.remove(at);
-                        }
-                    }
-                }
-                let Ok(mutated) = String::from_utf8(bytes) else {
+                let pick = b"{}[]\":,.-+eE0123456789 \\tfnul\x01";
+                let edits = rng.random_range(1..4);
+                let Some(mutated) = mutated(payload, pick, edits, &mut rng) else {
                     continue;
                 };
                 if let Some(tape) = scanned(&mutated) {
