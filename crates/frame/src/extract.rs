@@ -127,17 +127,7 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
     if extras.write(actual_body_key, scratch) {
         spans.extra_json = Some(start..scratch.len());
     }
-    let event = Event {
-        seq,
-        oem_id: meta.oem_id,
-        oem_model: meta.oem_model,
-        dsn: meta.dsn,
-        resource_tags: meta.resource_tags,
-        body,
-        extra_json: None,
-        length_matches: true,
-    };
-    Ok(event)
+    Ok(meta.into_event(seq, body))
 }
 
 fn body_path(table: Table) -> &'static str {
@@ -159,6 +149,22 @@ pub(crate) struct Metadata<'s> {
     pub(crate) property_name: Option<&'s str>,
     pub(crate) display_name: Option<&'s str>,
     pub(crate) base_type: Option<&'s str>,
+}
+
+impl<'s> Metadata<'s> {
+    /// The event with this envelope; its JSON-text fields and `length_matches` are the caller's.
+    pub(crate) fn into_event(self, seq: u64, body: Body<'s>) -> Event<'s> {
+        Event {
+            seq,
+            oem_id: self.oem_id,
+            oem_model: self.oem_model,
+            dsn: self.dsn,
+            resource_tags: self.resource_tags,
+            body,
+            extra_json: None,
+            length_matches: true,
+        }
+    }
 }
 
 fn read_metadata<'s, J: JsonRef<'s>>(

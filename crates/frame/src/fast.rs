@@ -63,16 +63,7 @@ pub(crate) fn fast_event<'s>(json: &'s str, buffers: &mut ScanBuffers) -> Fast<E
     if s.more(b'}')? || !s.at_end() {
         return Err(GiveUp);
     }
-    Ok(Event {
-        seq,
-        oem_id: meta.oem_id,
-        oem_model: meta.oem_model,
-        dsn: meta.dsn,
-        resource_tags: meta.resource_tags,
-        body,
-        extra_json: None,
-        length_matches: true,
-    })
+    Ok(meta.into_event(seq, body))
 }
 
 /// Sets a field once; a key seen twice goes to the general path (which keeps the last).
