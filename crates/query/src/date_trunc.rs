@@ -89,7 +89,7 @@ impl ScalarUDFImpl for UtcDateTrunc {
 }
 
 /// A time zone that is UTC under one of its usual spellings.
-fn is_utc(zone: &str) -> bool {
+pub(crate) fn is_utc(zone: &str) -> bool {
     ["UTC", "Etc/UTC", "Z", "+00:00", "+0000", "+00"]
         .iter()
         .any(|utc| zone.eq_ignore_ascii_case(utc))

@@ -8,6 +8,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::FunctionRegistry;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
@@ -21,6 +22,7 @@ use crate::bulk_window::WindowsInBulk;
 use crate::distinct_count::DistinctBesideCounts;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
+use crate::utc_date::UtcDateCast;
 use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, last_value, views};
 
 /// The SQL engine over one lake. Cheap to clone; all clones share the session, the caches, the
@@ -164,12 +166,13 @@ fn session(
     // rows a filter rejects are never decoded; reorder to run the cheapest filter first.
     options.execution.parquet.pushdown_filters = true;
     options.execution.parquet.reorder_filters = true;
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(session_config)
         .with_runtime_env(runtime_env)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
         .build();
+    state.register_function_rewrite(Arc::new(UtcDateCast::default()))?;
     let ctx = SessionContext::new_with_state(state);
     ctx.register_udf(date_trunc::udf());
     ctx.register_udaf(last_value::udaf());

@@ -3,10 +3,11 @@
 //! It registers one `ListingTable` per lake table with the schema from `dss-lake-schema` (never
 //! inferred) and a `date` partition column, adds the twin views (`twin_latest`,
 //! `device_status`, `device_location`), and answers SQL over HTTP in JSON, NDJSON, CSV, Arrow
-//! IPC or Parquet, streaming batch by batch. Four DataFusion slow paths this data hits are
-//! mended here (`date_trunc` on UTC timestamps, `count(DISTINCT)` beside plain counts, `lag`/`lead`
-//! evaluated row by row, `last_value(x ORDER BY t, seq)` compared through `ScalarValue`s); see
-//! `date_trunc.rs`, `distinct_count.rs`, `bulk_window.rs` and `last_value.rs`. It deliberately does not write anything, decode DSS
+//! IPC or Parquet, streaming batch by batch. Five DataFusion slow paths this data hits are
+//! mended here (`date_trunc` and `CAST(... AS DATE)` on UTC timestamps, `count(DISTINCT)` beside
+//! plain counts, `lag`/`lead` evaluated row by row, `last_value(x ORDER BY t, seq)` compared
+//! through `ScalarValue`s); see `date_trunc.rs`, `utc_date.rs`, `distinct_count.rs`,
+//! `bulk_window.rs` and `last_value.rs`. It deliberately does not write anything, decode DSS
 //! frames or know about ingest: it reads committed files only, through an object store that
 //! reaches the lake and nothing else, and refuses every statement that is not a read.
 //!
@@ -41,6 +42,7 @@ mod last_value;
 mod metrics;
 mod runtime;
 mod store;
+mod utc_date;
 mod views;
 
 pub use config::{ByteSize, EngineConfig, InvalidByteSize, ServerConfig};
