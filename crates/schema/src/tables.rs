@@ -90,8 +90,9 @@ impl Table {
     }
 
     /// The event's own time, in order of preference: the first non-null of these columns.
-    /// When all are null (or the table has none) the writer falls back to `received_at`, for the
-    /// `date=` partition and the sort order alike.
+    /// When all are null (or the table has none) the writer falls back to `received_at` for the
+    /// `date=` partition. Files are sorted by the first of these columns alone (NULLs first),
+    /// not by that fallback.
     pub const fn event_time_columns(self) -> &'static [&'static str] {
         match self {
             Table::Connectivity => &[EVENT_TIME],
