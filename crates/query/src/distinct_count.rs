@@ -212,17 +212,7 @@ mod tests {
             ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
         }
         ctx.register_batch("r", readings()).unwrap();
-        let frame = ctx.sql(sql).await.unwrap();
-        let plan = format!(
-            "{}",
-            frame
-                .clone()
-                .into_optimized_plan()
-                .unwrap()
-                .display_indent()
-        );
-        let table = crate::pretty(&frame.collect().await.unwrap()).unwrap();
-        (table, plan)
+        crate::answer_and_plan(&ctx, sql).await
     }
 
     #[tokio::test]

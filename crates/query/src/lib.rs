@@ -65,3 +65,16 @@ pub fn pretty(batches: &[RecordBatch]) -> Result<String, QueryError> {
         .map(|table| table.to_string())
         .map_err(|e| QueryError::Internal(e.to_string()))
 }
+
+/// Runs `sql` on `ctx`: its result as a text table, and its optimized logical plan (for tests
+/// of the engine's rewrites).
+#[cfg(test)]
+pub(crate) async fn answer_and_plan(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> (String, String) {
+    let frame = ctx.sql(sql).await.unwrap();
+    let plan = frame.clone().into_optimized_plan().unwrap();
+    let table = pretty(&frame.collect().await.unwrap()).unwrap();
+    (table, plan.display_indent().to_string())
+}

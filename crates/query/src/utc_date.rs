@@ -196,17 +196,7 @@ mod tests {
                 .unwrap();
         }
         ctx.register_batch("t", times()).unwrap();
-        let frame = ctx.sql(sql).await.unwrap();
-        let plan = format!(
-            "{}",
-            frame
-                .clone()
-                .into_optimized_plan()
-                .unwrap()
-                .display_indent()
-        );
-        let table = crate::pretty(&frame.collect().await.unwrap()).unwrap();
-        (table, plan)
+        crate::answer_and_plan(&ctx, sql).await
     }
 
     #[tokio::test]
