@@ -3,8 +3,8 @@
 //! The decoder owns every buffer it needs (the tape, a scratch string for re-serialised JSON, and
 //! for frames the fast scanner leaves to simd-json the padded copy it parses in place and its
 //! stage buffers) and reuses them, so a steady stream of frames allocates nothing once the
-//! buffers have grown to the largest frame. Most frames take `scan`, which reads the message
-//! where it is: no copy.
+//! buffers have grown to the largest frame. Most frames take `fast` (straight into an event), the
+//! rest `scan` (a tape); both read the message where it is: no copy.
 
 use simd_json::{Buffers, INPUT_PADDING, Tape, fill_tape_padded};
 

@@ -1,6 +1,5 @@
-//! The fast path of [`FrameDecoder`](crate::FrameDecoder): one pass over the payload that writes
-//! the same tape simd-json would, for the JSON DSS actually sends, straight from the caller's
-//! `&str`.
+//! The general path's scanner, and the primitives the fast path (`fast`) reads with: one pass
+//! over the payload that writes the same tape simd-json would, straight from the caller's `&str`.
 //!
 //! simd-json needs a mutable, padded copy of every frame (it unescapes strings in place), runs a
 //! structural-index pass and then a tape pass, and re-validates UTF-8 that a `&str` already
