@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::bulk_window::WindowsInBulk;
 use crate::distinct_count::DistinctBesideCounts;
+use crate::interned_groups::InternedStringGroups;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
 use crate::utc_date::UtcDateCast;
@@ -171,6 +172,7 @@ fn session(
         .with_runtime_env(runtime_env)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
+        .with_physical_optimizer_rule(Arc::new(InternedStringGroups))
         .build();
     state.register_function_rewrite(Arc::new(UtcDateCast::default()))?;
     let ctx = SessionContext::new_with_state(state);
