@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::bulk_window::WindowsInBulk;
 use crate::distinct_count::DistinctBesideCounts;
 use crate::interned_groups::InternedStringGroups;
+use crate::keyed_window::KeyedWindows;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
 use crate::utc_date::UtcDateCast;
@@ -172,6 +173,7 @@ fn session(
         .with_runtime_env(runtime_env)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
+        .with_physical_optimizer_rule(Arc::new(KeyedWindows))
         .with_physical_optimizer_rule(Arc::new(InternedStringGroups))
         .build();
     state.register_function_rewrite(Arc::new(UtcDateCast::default()))?;

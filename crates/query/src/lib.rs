@@ -3,12 +3,12 @@
 //! It registers one `ListingTable` per lake table with the schema from `dss-lake-schema` (never
 //! inferred) and a `date` partition column, adds the twin views (`twin_latest`,
 //! `device_status`, `device_location`), and answers SQL over HTTP in JSON, NDJSON, CSV, Arrow
-//! IPC or Parquet, streaming batch by batch. Six DataFusion slow paths this data hits are
+//! IPC or Parquet, streaming batch by batch. Seven DataFusion slow paths this data hits are
 //! mended here (`date_trunc` and `CAST(... AS DATE)` on UTC timestamps, `count(DISTINCT)` beside
-//! plain counts, `lag`/`lead` evaluated row by row, `last_value(x ORDER BY t, seq)` compared
-//! through `ScalarValue`s, grouping that hashes every row's strings); see `date_trunc.rs`,
-//! `utc_date.rs`, `distinct_count.rs`, `bulk_window.rs`, `last_value.rs` and
-//! `interned_groups/`. It deliberately does not write anything, decode DSS
+//! plain counts, `lag`/`lead` evaluated row by row, windows sorted by comparing device names,
+//! `last_value(x ORDER BY t, seq)` compared through `ScalarValue`s, grouping that hashes every
+//! row's strings); see `date_trunc.rs`, `utc_date.rs`, `distinct_count.rs`, `bulk_window.rs`,
+//! `keyed_window/`, `last_value.rs` and `interned_groups/`. It deliberately does not write anything, decode DSS
 //! frames or know about ingest: it reads committed files only, through an object store that
 //! reaches the lake and nothing else, and refuses every statement that is not a read.
 //!
@@ -40,6 +40,7 @@ pub mod format;
 mod guard;
 pub mod http;
 mod interned_groups;
+mod keyed_window;
 mod last_value;
 mod metrics;
 mod runtime;

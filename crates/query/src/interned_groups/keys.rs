@@ -16,7 +16,7 @@ const MAX_INLINE_LEN: u32 = 12;
 /// long as the next batches share that buffer (a Parquet column chunk's dictionary page serves
 /// all of its batches). Different views of equal strings still meet in `ids_by_value`.
 #[derive(Default)]
-pub(super) struct KeyColumn {
+pub(crate) struct KeyColumn {
     ids_by_value: HashMap<Box<str>, u32>,
     null_id: Option<u32>,
     ids_by_inline_view: HashMap<u128, u32>,
@@ -28,12 +28,12 @@ pub(super) struct KeyColumn {
 
 impl KeyColumn {
     /// The number of distinct values (null counts as one).
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids_by_value.len() + usize::from(self.null_id.is_some())
     }
 
     /// Writes the id of each row's value to `ids` (cleared first).
-    pub(super) fn intern(&mut self, array: &StringViewArray, ids: &mut Vec<u32>) -> Result<()> {
+    pub(crate) fn intern(&mut self, array: &StringViewArray, ids: &mut Vec<u32>) -> Result<()> {
         self.follow_buffers(array.data_buffers());
         ids.clear();
         ids.reserve(array.len());
@@ -59,7 +59,7 @@ impl KeyColumn {
     }
 
     /// Every value in id order (None for null), to build the key column of emitted groups.
-    pub(super) fn values_by_id(&self) -> Vec<Option<&str>> {
+    pub(crate) fn values_by_id(&self) -> Vec<Option<&str>> {
         let mut values = vec![None; self.len()];
         for (value, &id) in &self.ids_by_value {
             values[id as usize] = Some(value.as_ref());
@@ -68,7 +68,7 @@ impl KeyColumn {
     }
 
     /// Bytes held, for the query's memory reservation.
-    pub(super) fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         let entry = size_of::<u128>() + size_of::<u32>() + 1;
         self.value_bytes
             + self.ids_by_value.capacity() * (size_of::<(Box<str>, u32)>() + 1)

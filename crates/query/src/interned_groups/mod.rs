@@ -20,6 +20,8 @@ mod partial;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use keys::KeyColumn;
+
 use std::fmt;
 use std::sync::Arc;
 
