@@ -5,6 +5,11 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// Queries allocate and free large column buffers over and over; mimalloc reuses them where the
+/// system allocator maps and unmaps (and faults in) fresh pages each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Turns the Ayla Datastream Service (DSS) into an analytics lake of Parquet files with SQL on top.
 #[derive(Debug, Parser)]
 #[command(name = "dss-lake", version, about, long_about = None)]

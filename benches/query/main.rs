@@ -17,6 +17,10 @@
 
 mod lake;
 
+/// The allocator the `dss-lake` binary runs queries with (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
