@@ -14,7 +14,9 @@ const MAX_INLINE_LEN: u32 = 12;
 /// Equal views in one array always name equal strings, so a view is looked up before the bytes
 /// are: an inline view is the string itself, and a view into a data buffer stays valid for as
 /// long as the next batches share that buffer (a Parquet column chunk's dictionary page serves
-/// all of its batches). Different views of equal strings still meet in `ids_by_value`.
+/// all of its batches). Different views of equal strings still meet in `ids_by_value`. Batches
+/// whose strings were copied one by one (after a repartition) repeat no view, so when a batch's
+/// out-of-line views mostly missed, the next batch in other buffers goes straight to the bytes.
 #[derive(Default)]
 pub(crate) struct KeyColumn {
     ids_by_value: HashMap<Box<str>, u32>,
@@ -23,6 +25,9 @@ pub(crate) struct KeyColumn {
     ids_by_buffer_view: HashMap<u128, u32>,
     /// The data buffers `ids_by_buffer_view` points into, held so they cannot be reused.
     buffers: Vec<Buffer>,
+    skip_buffer_views: bool,
+    buffer_view_lookups: usize,
+    buffer_view_hits: usize,
     value_bytes: usize,
 }
 
@@ -77,11 +82,15 @@ impl KeyColumn {
 
     fn id_of_view(&mut self, array: &StringViewArray, row: usize, view: u128) -> Result<u32> {
         let by_view = if (view as u32) <= MAX_INLINE_LEN {
-            &mut self.ids_by_inline_view
+            Some(&mut self.ids_by_inline_view)
+        } else if self.skip_buffer_views {
+            None
         } else {
-            &mut self.ids_by_buffer_view
+            self.buffer_view_lookups += 1;
+            Some(&mut self.ids_by_buffer_view)
         };
-        if let Some(&id) = by_view.get(&view) {
+        if let Some(&id) = by_view.as_ref().and_then(|by_view| by_view.get(&view)) {
+            self.buffer_view_hits += usize::from((view as u32) > MAX_INLINE_LEN);
             return Ok(id);
         }
         let value = array.value(row);
@@ -94,7 +103,9 @@ impl KeyColumn {
                 id
             }
         };
-        by_view.insert(view, id);
+        if let Some(by_view) = by_view {
+            by_view.insert(view, id);
+        }
         Ok(id)
     }
 
@@ -114,10 +125,18 @@ impl KeyColumn {
                 .iter()
                 .zip(&self.buffers)
                 .all(|(a, b)| a.as_ptr() == b.as_ptr() && a.len() == b.len());
-        if !same {
+        if same {
+            self.skip_buffer_views = false;
+        } else {
+            // No lookups: the last batch skipped them too (or had only inline views).
+            if self.buffer_view_lookups > 0 {
+                self.skip_buffer_views = self.buffer_view_hits * 2 < self.buffer_view_lookups;
+            }
             self.ids_by_buffer_view.clear();
             self.buffers = buffers.to_vec();
         }
+        self.buffer_view_lookups = 0;
+        self.buffer_view_hits = 0;
     }
 }
 
