@@ -18,6 +18,7 @@
 //! partitions. Like the sort it replaces, it holds its partition in memory, counted against
 //! the query's pool.
 
+mod functions;
 mod order;
 mod partitions;
 mod stream;

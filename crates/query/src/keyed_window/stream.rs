@@ -2,18 +2,18 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
-use datafusion::arrow::compute::{concat, interleave_record_batch};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::interleave_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::{Result, internal_datafusion_err};
+use datafusion::common::Result;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::window::StandardWindowExpr;
 use datafusion::physical_plan::WindowExpr;
 use datafusion::physical_plan::metrics::BaselineMetrics;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
+use super::functions;
 use super::order::{RowOrder, WindowOrder};
 
 /// What one partition's stream needs from the plan.
@@ -74,7 +74,11 @@ async fn run(
 
     let mut columns = sorted.columns().to_vec();
     for expr in &task.window_exprs {
-        columns.push(evaluate(expr.as_ref(), &sorted, &partition_ends)?);
+        columns.push(functions::evaluate(
+            expr.as_ref(),
+            &sorted,
+            &partition_ends,
+        )?);
     }
     let window = RecordBatch::try_new(Arc::clone(&task.schema), columns)?;
     reservation.try_resize(window.get_array_memory_size())?;
@@ -87,25 +91,4 @@ async fn run(
         offset += len;
     }
     Ok(out)
-}
-
-/// `expr` over `sorted`, one window partition (ending at each of `ends`) at a time. The
-/// arguments are evaluated once for all partitions; the function sees only its partition.
-fn evaluate(expr: &dyn WindowExpr, sorted: &RecordBatch, ends: &[usize]) -> Result<ArrayRef> {
-    let standard = expr
-        .as_any()
-        .downcast_ref::<StandardWindowExpr>()
-        .ok_or_else(|| internal_datafusion_err!("KeyedWindowExec got a non-standard window"))?;
-    let args = expr.evaluate_args(sorted)?;
-    let mut pieces = Vec::with_capacity(ends.len());
-    let mut start = 0;
-    for &end in ends {
-        let len = end - start;
-        let partition_args: Vec<ArrayRef> = args.iter().map(|a| a.slice(start, len)).collect();
-        let mut evaluator = standard.get_standard_func_expr().create_evaluator()?;
-        pieces.push(evaluator.evaluate_all(&partition_args, len)?);
-        start = end;
-    }
-    let pieces: Vec<&dyn Array> = pieces.iter().map(AsRef::as_ref).collect();
-    Ok(concat(&pieces)?)
 }

@@ -9,7 +9,11 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::KeyedWindows;
+use datafusion::physical_expr::window::StandardWindowExpr;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::functions::{WholeArray, whole_array_form};
+use super::{KeyedWindowExec, KeyedWindows};
 use crate::bulk_window::WindowsInBulk;
 
 /// Devices with interleaved events in several batches, null times and statuses now and then.
@@ -61,7 +65,7 @@ fn events(rows: std::ops::Range<i64>) -> RecordBatch {
     RecordBatch::try_new(Arc::new(schema), columns).unwrap()
 }
 
-async fn answer(with_rules: bool, sql: &str) -> (String, String) {
+fn context(with_rules: bool) -> SessionContext {
     let mut builder = SessionStateBuilder::new()
         .with_config(
             SessionConfig::new()
@@ -78,6 +82,11 @@ async fn answer(with_rules: bool, sql: &str) -> (String, String) {
     let batches: Vec<RecordBatch> = (0..6).map(|b| events(b * 100..(b + 1) * 100)).collect();
     let table = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
     ctx.register_table("c", Arc::new(table)).unwrap();
+    ctx
+}
+
+async fn answer(with_rules: bool, sql: &str) -> (String, String) {
+    let ctx = context(with_rules);
     let frame = ctx.sql(sql).await.unwrap();
     let plan = frame.clone().create_physical_plan().await.unwrap();
     let plan_text = displayable(plan.as_ref()).indent(false).to_string();
@@ -118,7 +127,8 @@ fn assert_same_lines(got: &str, expected: &str, sql: &str) {
 async fn lag_lead_and_row_number_answer_the_same_by_string_view_key() {
     assert_same_answer(
         "SELECT dsn, t, seq, status, lag(status) OVER w AS previous, lead(t) OVER w AS next_t, \
-           lag(t, 2, -1) OVER w AS two_back, row_number() OVER w AS n \
+           lag(t, 2, -1) OVER w AS two_back, row_number() OVER w AS n, \
+           lead(seq, -3) OVER w AS three_back, lag(status) IGNORE NULLS OVER w AS last_status \
          FROM c WINDOW w AS (PARTITION BY dsn ORDER BY t, seq) ORDER BY dsn, t, seq",
     )
     .await;
@@ -162,4 +172,49 @@ async fn windows_over_frames_or_text_order_keep_datafusions_plan() {
         assert_same_lines(&got, &expected, sql);
         assert!(!plan.contains("KeyedWindowExec"), "{plan}");
     }
+}
+
+#[tokio::test]
+async fn plain_shifts_and_row_numbers_run_over_the_whole_array() {
+    let sql = "SELECT lag(status) OVER w, lead(t, 2) OVER w, lead(t, -3) OVER w, \
+                 row_number() OVER w, lag(status) IGNORE NULLS OVER w, lag(t, 1, 0) OVER w \
+               FROM c WINDOW w AS (PARTITION BY dsn ORDER BY t, seq)";
+    let ctx = context(true);
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let keyed = find_keyed(&plan);
+    let forms: Vec<Option<WholeArray>> = keyed
+        .window
+        .window_expr()
+        .iter()
+        .map(|expr| {
+            let standard = expr.as_any().downcast_ref::<StandardWindowExpr>().unwrap();
+            whole_array_form(standard, expr.field().unwrap().data_type())
+        })
+        .collect();
+    use WholeArray::{RowNumber, Shift};
+    assert_eq!(
+        forms,
+        [
+            Some(Shift(1)),
+            Some(Shift(-2)),
+            Some(Shift(3)),
+            Some(RowNumber),
+            None,
+            None
+        ]
+    );
+}
+
+fn find_keyed(plan: &Arc<dyn ExecutionPlan>) -> &KeyedWindowExec {
+    if let Some(keyed) = plan.downcast_ref::<KeyedWindowExec>() {
+        return keyed;
+    }
+    let child = plan.children().into_iter().next();
+    find_keyed(child.unwrap_or_else(|| panic!("no KeyedWindowExec in the plan")))
 }
