@@ -1,12 +1,13 @@
-"""DuckDB side of `cargo bench --bench query`: median latency of each queries/*.sql.
+"""DuckDB side of `cargo bench --bench query`, run in step with the dss-lake engine.
 
-usage: duckdb_bench.py LAKE QUERIES_DIR RUNS THREADS
-Prints one line per query: name, median milliseconds, rows (tab-separated). Each query runs once
-to warm up, then RUNS timed times, fetched into Arrow as the dss-lake engine collects batches.
+usage: duckdb_bench.py LAKE THREADS
+Reads one SQL file path per line on stdin, runs that file's query once over the lake (fetched
+into Arrow, as the dss-lake engine collects batches) and answers with one line: milliseconds and
+rows, tab-separated. The caller alternates these runs with its own, so both engines see the same
+machine load.
 """
 
 import os
-import statistics
 import sys
 import time
 
@@ -15,20 +16,18 @@ import duckdb_lake  # noqa: E402
 
 
 def main():
-    lake, queries_dir, runs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    lake, threads = sys.argv[1], int(sys.argv[2])
     con = duckdb_lake.connect(lake, threads=threads)
-    for name in sorted(os.listdir(queries_dir)):
-        if not name.endswith(".sql"):
-            continue
-        with open(os.path.join(queries_dir, name)) as f:
-            sql = f.read()
-        times, rows = [], 0
-        for run in range(runs + 1):
-            start = time.perf_counter()
-            rows = con.sql(sql).arrow().read_all().num_rows
-            if run:
-                times.append((time.perf_counter() - start) * 1e3)
-        print(f"{name[:-4]}\t{statistics.median(times):.3f}\t{rows}", flush=True)
+    queries = {}
+    for line in sys.stdin:
+        path = line.strip()
+        if path not in queries:
+            with open(path) as f:
+                queries[path] = f.read()
+        start = time.perf_counter()
+        rows = con.sql(queries[path]).arrow().read_all().num_rows
+        elapsed = (time.perf_counter() - start) * 1e3
+        print(f"{elapsed:.3f}\t{rows}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! The `queries/` set over a lake of more than 10 million events: median latency per query of
 //! the dss-lake engine, side by side with DuckDB (Python, from `scripts/python-env.sh`) on the
-//! same files in the same run. Prints a table; asserts nothing.
+//! same files in the same run. The two engines take turns, one run each, so a load spike on a
+//! shared machine hits both alike. Prints a table; asserts nothing.
 //!
 //! `cargo bench --bench query` (the bench profile: fat LTO, a long DataFusion build), or
 //! `cargo bench --workspace --profile dev --bench query` to reuse the test build, whose
@@ -21,8 +22,9 @@ mod lake;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use dss_lake_query::{Engine, EngineConfig};
@@ -47,42 +49,37 @@ fn main() {
         lake.display()
     );
 
+    let mut duck = DuckDb::start(root, &lake, cores);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let ours: Vec<(f64, usize)> = runtime.block_on(async {
-        let engine = Engine::open(EngineConfig::new(&lake)).await.unwrap();
-        let mut out = Vec::new();
-        for (name, sql) in &queries {
-            let mut times = Vec::new();
-            let mut rows = 0;
-            for run in 0..=runs {
-                let start = Instant::now();
-                let batches = engine
-                    .collect(sql)
-                    .await
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-                if run > 0 {
-                    times.push(start.elapsed().as_secs_f64() * 1e3);
-                }
-                rows = batches.iter().map(|b| b.num_rows()).sum();
-            }
-            out.push((median(&mut times), rows));
-        }
-        out
-    });
-
-    let duck = duckdb_medians(root, &lake, &query_dir, runs, cores);
+    let engine = runtime
+        .block_on(Engine::open(EngineConfig::new(&lake)))
+        .unwrap();
     println!();
     println!("| query | rows | dss-lake ms | DuckDB ms | ratio |");
     println!("|---|---:|---:|---:|---:|");
-    for ((name, _), (ms, rows)) in queries.iter().zip(&ours) {
-        let (duck_ms, duck_rows) = duck
-            .iter()
-            .find(|(n, ..)| n == name)
-            .map_or((f64::NAN, 0), |(_, m, r)| (*m, *r));
-        let flag = if duck_rows == *rows {
+    for (name, path, sql) in &queries {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let (mut rows, mut duck_rows) = (0, 0);
+        // Run 0 warms both up (file metadata, page cache) and is not timed.
+        for run in 0..=runs {
+            let start = Instant::now();
+            let batches = runtime
+                .block_on(engine.collect(sql))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            rows = batches.iter().map(|b| b.num_rows()).sum();
+            let (duck_ms, n) = duck.run(path);
+            duck_rows = n;
+            if run > 0 {
+                ours.push(ms);
+                theirs.push(duck_ms);
+            }
+        }
+        let (ms, duck_ms) = (median(&mut ours), median(&mut theirs));
+        let flag = if duck_rows == rows {
             ""
         } else {
             " (row counts differ!)"
@@ -102,16 +99,16 @@ fn default_lake() -> PathBuf {
     target.join("bench-lake-v3")
 }
 
-fn load_queries(dir: &Path) -> Vec<(String, String)> {
-    let mut queries: Vec<(String, String)> = std::fs::read_dir(dir)
+/// Every `.sql` file of `dir`, by name: (name, path, SQL).
+fn load_queries(dir: &Path) -> Vec<(String, PathBuf, String)> {
+    let mut queries: Vec<(String, PathBuf, String)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
         .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let sql = std::fs::read_to_string(&p).unwrap();
+            (name, p, sql)
         })
         .collect();
     queries.sort();
@@ -123,39 +120,51 @@ fn median(times: &mut [f64]) -> f64 {
     times[times.len() / 2]
 }
 
-/// Runs `benches/duckdb_bench.py`; returns (query, median ms, rows).
-fn duckdb_medians(
-    root: &Path,
-    lake: &Path,
-    query_dir: &Path,
-    runs: usize,
-    threads: usize,
-) -> Vec<(String, f64, usize)> {
-    let env = Command::new("bash")
-        .arg(root.join("scripts/python-env.sh"))
-        .status()
-        .unwrap();
-    assert!(env.success(), "scripts/python-env.sh failed");
-    let output = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("benches/duckdb_bench.py"))
-        .args([lake.as_os_str(), query_dir.as_os_str()])
-        .args([runs.to_string(), threads.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split('\t');
-            Some((
-                parts.next()?.to_owned(),
-                parts.next()?.parse().ok()?,
-                parts.next()?.parse().ok()?,
-            ))
-        })
-        .collect()
+/// `benches/duckdb_bench.py`, running one query per request over the same lake.
+struct DuckDb {
+    process: Child,
+    requests: ChildStdin,
+    answers: BufReader<ChildStdout>,
+}
+
+impl DuckDb {
+    fn start(root: &Path, lake: &Path, threads: usize) -> Self {
+        let env = Command::new("bash")
+            .arg(root.join("scripts/python-env.sh"))
+            .status()
+            .unwrap();
+        assert!(env.success(), "scripts/python-env.sh failed");
+        let mut process = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("benches/duckdb_bench.py"))
+            .arg(lake)
+            .arg(threads.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let requests = process.stdin.take().unwrap();
+        let answers = BufReader::new(process.stdout.take().unwrap());
+        Self {
+            process,
+            requests,
+            answers,
+        }
+    }
+
+    /// Runs the query in `path` once: (milliseconds, rows).
+    fn run(&mut self, path: &Path) -> (f64, usize) {
+        writeln!(self.requests, "{}", path.display()).unwrap();
+        let mut line = String::new();
+        self.answers.read_line(&mut line).unwrap();
+        let mut parts = line.trim_end().split('\t');
+        let parsed = (|| Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?)))();
+        parsed.unwrap_or_else(|| panic!("DuckDB answered {line:?} for {}", path.display()))
+    }
+}
+
+impl Drop for DuckDb {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
