@@ -73,9 +73,6 @@ impl PhysicalOptimizerRule for WindowsInBulk {
 mod tests {
     use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    use datafusion::execution::SessionStateBuilder;
-    use datafusion::physical_plan::displayable;
-    use datafusion::prelude::{SessionConfig, SessionContext};
 
     use super::*;
 
@@ -110,23 +107,14 @@ mod tests {
     }
 
     async fn answer(with_rule: bool, sql: &str) -> (String, String) {
-        let mut builder = SessionStateBuilder::new()
-            .with_config(
-                SessionConfig::new()
-                    .with_target_partitions(3)
-                    .with_batch_size(64),
-            )
-            .with_default_features();
-        if with_rule {
-            builder = builder.with_physical_optimizer_rule(Arc::new(WindowsInBulk));
-        }
-        let ctx = SessionContext::new_with_state(builder.build());
+        let rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = if with_rule {
+            vec![Arc::new(WindowsInBulk)]
+        } else {
+            vec![]
+        };
+        let ctx = crate::test_support::session(crate::test_support::small_batches(), rules);
         ctx.register_batch("c", events()).unwrap();
-        let frame = ctx.sql(sql).await.unwrap();
-        let plan = frame.clone().create_physical_plan().await.unwrap();
-        let plan_text = displayable(plan.as_ref()).indent(false).to_string();
-        let table = crate::pretty(&frame.collect().await.unwrap()).unwrap();
-        (table, plan_text)
+        crate::test_support::answer_and_physical_plan(&ctx, sql).await
     }
 
     #[tokio::test]

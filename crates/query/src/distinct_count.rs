@@ -212,7 +212,7 @@ mod tests {
             ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
         }
         ctx.register_batch("r", readings()).unwrap();
-        crate::answer_and_plan(&ctx, sql).await
+        crate::test_support::answer_and_plan(&ctx, sql).await
     }
 
     #[tokio::test]

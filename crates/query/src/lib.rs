@@ -45,6 +45,8 @@ mod last_value;
 mod metrics;
 mod runtime;
 mod store;
+#[cfg(test)]
+mod test_support;
 mod utc_date;
 mod views;
 
@@ -67,17 +69,4 @@ pub fn pretty(batches: &[RecordBatch]) -> Result<String, QueryError> {
     datafusion::arrow::util::pretty::pretty_format_batches(batches)
         .map(|table| table.to_string())
         .map_err(|e| QueryError::Internal(e.to_string()))
-}
-
-/// Runs `sql` on `ctx`: its result as a text table, and its optimized logical plan (for tests
-/// of the engine's rewrites).
-#[cfg(test)]
-pub(crate) async fn answer_and_plan(
-    ctx: &datafusion::prelude::SessionContext,
-    sql: &str,
-) -> (String, String) {
-    let frame = ctx.sql(sql).await.unwrap();
-    let plan = frame.clone().into_optimized_plan().unwrap();
-    let table = pretty(&frame.collect().await.unwrap()).unwrap();
-    (table, plan.display_indent().to_string())
 }

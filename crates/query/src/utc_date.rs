@@ -196,7 +196,7 @@ mod tests {
                 .unwrap();
         }
         ctx.register_batch("t", times()).unwrap();
-        crate::answer_and_plan(&ctx, sql).await
+        crate::test_support::answer_and_plan(&ctx, sql).await
     }
 
     #[tokio::test]

@@ -6,14 +6,15 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::common::HashMap;
 use datafusion::datasource::MemTable;
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::InternedStringGroups;
 use crate::distinct_count::DistinctBesideCounts;
+use crate::test_support::{answer_and_physical_plan, physical_plan, session, small_batches};
 
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -80,33 +81,17 @@ fn context(
     with_rule: bool,
     configure: impl FnOnce(SessionConfig) -> SessionConfig,
 ) -> SessionContext {
-    let config = configure(
-        SessionConfig::new()
-            .with_target_partitions(3)
-            .with_batch_size(100),
-    );
-    let mut builder = SessionStateBuilder::new()
-        .with_config(config)
-        .with_default_features();
-    if with_rule {
-        builder = builder.with_physical_optimizer_rule(Arc::new(InternedStringGroups));
-    }
-    let ctx = SessionContext::new_with_state(builder.build());
+    let rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = if with_rule {
+        vec![Arc::new(InternedStringGroups)]
+    } else {
+        vec![]
+    };
+    let ctx = session(configure(small_batches()), rules);
     // As in the engine: `count(DISTINCT dsn)` beside a count becomes two groupings.
     ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
     let table = MemTable::try_new(schema(), vec![batches()]).unwrap();
     ctx.register_table("t", Arc::new(table)).unwrap();
     ctx
-}
-
-async fn answer(ctx: &SessionContext, sql: &str) -> (String, String) {
-    let frame = ctx.sql(sql).await.unwrap();
-    let plan = frame.clone().create_physical_plan().await.unwrap();
-    let plan_text = displayable(plan.as_ref()).indent(false).to_string();
-    (
-        crate::pretty(&frame.collect().await.unwrap()).unwrap(),
-        plan_text,
-    )
 }
 
 const QUERIES: [&str; 4] = [
@@ -124,8 +109,8 @@ const QUERIES: [&str; 4] = [
 #[tokio::test]
 async fn answers_match_datafusion_on_string_keys() {
     for sql in QUERIES {
-        let (expected, _) = answer(&context(false, |c| c), sql).await;
-        let (got, plan) = answer(&context(true, |c| c), sql).await;
+        let (expected, _) = answer_and_physical_plan(&context(false, |c| c), sql).await;
+        let (got, plan) = answer_and_physical_plan(&context(true, |c| c), sql).await;
         assert_eq!(got, expected, "{sql}");
         assert!(
             plan.contains("InternedGroupsExec"),
@@ -137,20 +122,14 @@ async fn answers_match_datafusion_on_string_keys() {
 #[tokio::test]
 async fn keys_that_barely_repeat_pass_through_as_states() {
     let sql = QUERIES[3];
-    let (expected, _) = answer(&context(false, |c| c), sql).await;
+    let (expected, _) = answer_and_physical_plan(&context(false, |c| c), sql).await;
     let skipping = context(true, |mut c| {
         let execution = &mut c.options_mut().execution;
         execution.skip_partial_aggregation_probe_rows_threshold = 10;
         execution.skip_partial_aggregation_probe_ratio_threshold = 0.01;
         c
     });
-    let plan = skipping
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&skipping, sql).await;
     let got = crate::pretty(
         &collect(Arc::clone(&plan), skipping.task_ctx())
             .await
@@ -169,13 +148,7 @@ async fn keys_that_barely_repeat_pass_through_as_states() {
 async fn a_small_memory_pool_makes_it_emit_early_and_lose_nothing() {
     let sql = "SELECT dsn, model, property, count(*) AS n FROM t GROUP BY dsn, model, property";
     let ctx = context(true, |c| c);
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&ctx, sql).await;
     let partial = find_interned(&plan);
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(GreedyMemoryPool::new(48 * 1024)))

@@ -5,9 +5,8 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::datasource::MemTable;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::physical_plan::displayable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::prelude::SessionContext;
 
 use datafusion::physical_expr::window::StandardWindowExpr;
 use datafusion::physical_plan::ExecutionPlan;
@@ -15,6 +14,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::functions::{WholeArray, whole_array_form};
 use super::{KeyedWindowExec, KeyedWindows};
 use crate::bulk_window::WindowsInBulk;
+use crate::test_support::{answer_and_physical_plan, physical_plan, session, small_batches};
 
 /// Devices with interleaved events in several batches, null times and statuses now and then.
 fn events(rows: std::ops::Range<i64>) -> RecordBatch {
@@ -66,19 +66,12 @@ fn events(rows: std::ops::Range<i64>) -> RecordBatch {
 }
 
 fn context(with_rules: bool) -> SessionContext {
-    let mut builder = SessionStateBuilder::new()
-        .with_config(
-            SessionConfig::new()
-                .with_target_partitions(3)
-                .with_batch_size(64),
-        )
-        .with_default_features();
-    if with_rules {
-        builder = builder
-            .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
-            .with_physical_optimizer_rule(Arc::new(KeyedWindows));
-    }
-    let ctx = SessionContext::new_with_state(builder.build());
+    let rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = if with_rules {
+        vec![Arc::new(WindowsInBulk), Arc::new(KeyedWindows)]
+    } else {
+        vec![]
+    };
+    let ctx = session(small_batches(), rules);
     let batches: Vec<RecordBatch> = (0..6).map(|b| events(b * 100..(b + 1) * 100)).collect();
     let table = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
     ctx.register_table("c", Arc::new(table)).unwrap();
@@ -86,14 +79,7 @@ fn context(with_rules: bool) -> SessionContext {
 }
 
 async fn answer(with_rules: bool, sql: &str) -> (String, String) {
-    let ctx = context(with_rules);
-    let frame = ctx.sql(sql).await.unwrap();
-    let plan = frame.clone().create_physical_plan().await.unwrap();
-    let plan_text = displayable(plan.as_ref()).indent(false).to_string();
-    (
-        crate::pretty(&frame.collect().await.unwrap()).unwrap(),
-        plan_text,
-    )
+    answer_and_physical_plan(&context(with_rules), sql).await
 }
 
 async fn assert_same_answer(sql: &str) {
@@ -180,13 +166,7 @@ async fn plain_shifts_and_row_numbers_run_over_the_whole_array() {
                  row_number() OVER w, lag(status) IGNORE NULLS OVER w, lag(t, 1, 0) OVER w \
                FROM c WINDOW w AS (PARTITION BY dsn ORDER BY t, seq)";
     let ctx = context(true);
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&ctx, sql).await;
     let keyed = find_keyed(&plan);
     let forms: Vec<Option<WholeArray>> = keyed
         .window
