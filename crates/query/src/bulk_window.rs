@@ -15,7 +15,6 @@
 use std::sync::Arc;
 
 use datafusion::common::Result;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::config::ConfigOptions;
 use datafusion::physical_expr::window::StandardWindowExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -23,6 +22,8 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::InputOrderMode;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec};
+
+use crate::replace_nodes::replace_nodes;
 
 /// The physical optimizer rule; see the module docs.
 #[derive(Debug, Default)]
@@ -34,10 +35,7 @@ impl PhysicalOptimizerRule for WindowsInBulk {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(window) = node.downcast_ref::<BoundedWindowAggExec>() else {
-                return Ok(Transformed::no(node));
-            };
+        replace_nodes(plan, |window: &BoundedWindowAggExec| {
             let built_in_only = window
                 .window_expr()
                 .iter()
@@ -45,7 +43,7 @@ impl PhysicalOptimizerRule for WindowsInBulk {
             let sorted_here = window.input_order_mode == InputOrderMode::Sorted
                 && window.input().is::<SortExec>();
             if !(built_in_only && sorted_here) {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             }
             // Keep the input's partitioning as it is: hash partitioned by the window's keys when
             // the bounded plan asked for that, one partition otherwise.
@@ -55,9 +53,8 @@ impl PhysicalOptimizerRule for WindowsInBulk {
                 Arc::clone(window.input()),
                 can_repartition,
             )?;
-            Ok(Transformed::yes(Arc::new(bulk) as Arc<dyn ExecutionPlan>))
+            Ok(Some(Arc::new(bulk)))
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {

@@ -43,6 +43,7 @@ mod interned_groups;
 mod keyed_window;
 mod last_value;
 mod metrics;
+mod replace_nodes;
 mod runtime;
 mod store;
 #[cfg(test)]

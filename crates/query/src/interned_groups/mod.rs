@@ -22,11 +22,13 @@ mod tests;
 
 pub(crate) use keys::KeyColumn;
 
+use crate::replace_nodes::replace_nodes;
+
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, internal_err};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -56,21 +58,15 @@ impl PhysicalOptimizerRule for InternedStringGroups {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            match string_key_columns(aggregate) {
-                Some(key_columns) => Ok(Transformed::yes(Arc::new(InternedGroupsExec {
+        replace_nodes(plan, |aggregate: &AggregateExec| {
+            Ok(string_key_columns(aggregate).map(|key_columns| {
+                Arc::new(InternedGroupsExec {
                     aggregate: Arc::new(aggregate.clone()),
                     key_columns,
                     metrics: ExecutionPlanMetricsSet::new(),
-                })
-                    as Arc<dyn ExecutionPlan>)),
-                None => Ok(Transformed::no(node)),
-            }
+                }) as Arc<dyn ExecutionPlan>
+            }))
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {

@@ -28,7 +28,7 @@ mod tests;
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, internal_err};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -47,6 +47,8 @@ use datafusion::physical_plan::{
 use order::{MAX_ORDER_KEYS, RowOrder, orders_as_integer};
 use stream::WindowTask;
 
+use crate::replace_nodes::replace_nodes;
+
 /// The physical optimizer rule; see the module docs. It runs after `WindowsInBulk`, whose
 /// `WindowAggExec` over a `SortExec` it replaces.
 #[derive(Debug, Default)]
@@ -58,11 +60,10 @@ impl PhysicalOptimizerRule for KeyedWindows {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| match KeyedWindowExec::try_from_plan(&node)? {
-            Some(keyed) => Ok(Transformed::yes(Arc::new(keyed) as Arc<dyn ExecutionPlan>)),
-            None => Ok(Transformed::no(node)),
+        replace_nodes(plan, |window: &WindowAggExec| {
+            let keyed = KeyedWindowExec::try_from_window(window)?;
+            Ok(keyed.map(|keyed| Arc::new(keyed) as Arc<dyn ExecutionPlan>))
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
@@ -87,11 +88,8 @@ pub(crate) struct KeyedWindowExec {
 }
 
 impl KeyedWindowExec {
-    /// The replacement for `plan`, if the rule applies to it.
-    fn try_from_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Self>> {
-        let Some(window) = plan.downcast_ref::<WindowAggExec>() else {
-            return Ok(None);
-        };
+    /// The replacement for `window`, if the rule applies to it.
+    fn try_from_window(window: &WindowAggExec) -> Result<Option<Self>> {
         let Some(sort) = window.input().downcast_ref::<SortExec>() else {
             return Ok(None);
         };
@@ -206,7 +204,11 @@ impl ExecutionPlan for KeyedWindowExec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let sort = Arc::clone(&self.sort).replace_children(children, options)?;
         let window = Arc::clone(&self.window).replace_children(vec![sort], options)?;
-        match Self::try_from_plan(&window)? {
+        let keyed = match window.downcast_ref::<WindowAggExec>() {
+            Some(window) => Self::try_from_window(window)?,
+            None => None,
+        };
+        match keyed {
             Some(keyed) => Ok(Arc::new(keyed)),
             // New children the rule does not handle: DataFusion's own sort and window.
             None => Ok(window),
