@@ -14,7 +14,7 @@
 //!
 //! It only applies where that order can be built from integers: one or two ORDER BY keys of
 //! integer, date, time or timestamp type, functions that read neither a window frame nor ranks
-//! (`lag`, `lead`, `row_number`, `ntile`), and a sort with no limit that keeps its input's
+//! (such as `lag`, `lead`, `row_number`), and a sort with no limit that keeps its input's
 //! partitions. Like the sort it replaces, it holds its partition in memory, counted against
 //! the query's pool.
 
