@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use dss_lake_query::{ByteSize, EngineConfig, ServerConfig};
+use dss_lake_query::{ByteSize, EngineConfig, QueryLimits, ServerConfig};
 
 use super::process;
 
@@ -33,7 +33,26 @@ pub(crate) struct EngineArgs {
     /// How long a directory listing is reused before new files are looked for.
     #[arg(long, env = "DSS_LAKE_LIST_CACHE_TTL", default_value = "2s")]
     list_cache_ttl: humantime::Duration,
+    /// The largest SQL statement accepted, by any front-end (e.g. 1MiB).
+    #[arg(long, env = "DSS_LAKE_MAX_SQL_BYTES", default_value_t = ByteSize(LIMITS.max_sql_bytes as u64))]
+    max_sql_bytes: ByteSize,
+    /// How deep an expression may nest: each operator of a chain like `a OR b OR c` is a level,
+    /// and so is each parenthesis, function call and CASE around it.
+    #[arg(long, env = "DSS_LAKE_MAX_EXPR_DEPTH", default_value_t = LIMITS.max_expr_depth)]
+    max_expr_depth: usize,
+    /// How many items one list may hold: an IN list, function arguments, a select list.
+    #[arg(long, env = "DSS_LAKE_MAX_EXPR_WIDTH", default_value_t = LIMITS.max_expr_width)]
+    max_expr_width: usize,
+    /// How many UNION, INTERSECT and EXCEPT operators one statement may have.
+    #[arg(long, env = "DSS_LAKE_MAX_SET_OPERATIONS", default_value_t = LIMITS.max_set_operations)]
+    max_set_operations: usize,
+    /// How many tables, subqueries and CTEs one statement may join or define.
+    #[arg(long, env = "DSS_LAKE_MAX_RELATIONS", default_value_t = LIMITS.max_relations)]
+    max_relations: usize,
 }
+
+/// The engine's defaults, which the limit flags show and start from.
+const LIMITS: QueryLimits = QueryLimits::DEFAULT;
 
 impl EngineArgs {
     pub(crate) fn config(&self) -> EngineConfig {
@@ -44,6 +63,13 @@ impl EngineArgs {
         config.memory_limit = self.query_memory;
         config.query_timeout = self.query_timeout.into();
         config.list_cache_ttl = self.list_cache_ttl.into();
+        config.limits = QueryLimits {
+            max_sql_bytes: self.max_sql_bytes.as_usize(),
+            max_expr_depth: self.max_expr_depth,
+            max_expr_width: self.max_expr_width,
+            max_set_operations: self.max_set_operations,
+            max_relations: self.max_relations,
+        };
         config
     }
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::QueryLimits;
+
 /// How the SQL engine reads the lake.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -31,6 +33,9 @@ pub struct EngineConfig {
     /// which would hide files a running ingest daemon commits; this bounds how stale a result
     /// can be while still sparing a listing per query.
     pub list_cache_ttl: Duration,
+    /// How large and deep a statement may be before it is refused unparsed (see
+    /// [`QueryLimits`]).
+    pub limits: QueryLimits,
 }
 
 impl EngineConfig {
@@ -44,6 +49,7 @@ impl EngineConfig {
             memory_limit: ByteSize(1 << 30),
             query_timeout: Duration::from_secs(60),
             list_cache_ttl: Duration::from_secs(2),
+            limits: QueryLimits::default(),
         }
     }
 

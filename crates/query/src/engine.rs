@@ -24,6 +24,7 @@ use crate::interned_groups::InternedStringGroups;
 use crate::keyed_window::KeyedWindows;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
+use crate::time_slice::TimeSlices;
 use crate::utc_date::UtcDateCast;
 use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, last_value, views};
 
@@ -111,9 +112,13 @@ impl Engine {
         &self.inner.metrics
     }
 
-    /// Parses, checks and plans `sql` for one query, with a memory pool of its own. Refuses
-    /// anything that is not a read of the lake (see [`crate::guard`]).
-    pub async fn plan(&self, sql: &str) -> Result<DataFrame, QueryError> {
+    /// Checks, parses and plans `sql` for one query, with a memory pool of its own: the one way
+    /// in for every front-end. Refuses a statement past the [`crate::QueryLimits`] before it is
+    /// parsed, and anything that is not a read of the lake (see [`crate::guard`]). Runs on the
+    /// query runtime only (`collect`, `stream`), whose threads' stacks are sized for the trees
+    /// the limits let through.
+    pub(crate) async fn plan(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        self.inner.config.limits.check(sql)?;
         let base = self.inner.ctx.state();
         let dialect = base.config().options().sql_parser.dialect;
         let statement = base.sql_to_statement(sql, &dialect)?;
@@ -178,6 +183,8 @@ fn session(
         .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
         .with_physical_optimizer_rule(Arc::new(KeyedWindows))
         .with_physical_optimizer_rule(Arc::new(InternedStringGroups))
+        // Last, so that no rule after it looks for a join and finds the wrapper instead.
+        .with_physical_optimizer_rule(Arc::new(TimeSlices))
         .build();
     state.register_function_rewrite(Arc::new(UtcDateCast::default()))?;
     let ctx = SessionContext::new_with_state(state);

@@ -5,6 +5,8 @@ use std::time::Duration;
 use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 
+use crate::limits::Limit;
+
 /// Why a query produced no (or no complete) answer.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -14,6 +16,10 @@ pub enum QueryError {
     /// SQL that does not parse or plan, or fails on the data in a way the author can fix.
     #[error("{0}")]
     BadQuery(String),
+    /// A statement larger or deeper than the engine's [`crate::QueryLimits`] allow; the message
+    /// names the limit and the flag that raises it.
+    #[error("{message}")]
+    LimitExceeded { limit: Limit, message: String },
     /// The query ran longer than the configured timeout and was stopped.
     #[error("query stopped after the {} timeout", humantime::format_duration(*.0))]
     Timeout(Duration),
@@ -33,7 +39,10 @@ impl QueryError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            QueryError::Refused(_) | QueryError::BadQuery(_) | QueryError::ResourcesExhausted(_)
+            QueryError::Refused(_)
+                | QueryError::BadQuery(_)
+                | QueryError::LimitExceeded { .. }
+                | QueryError::ResourcesExhausted(_)
         )
     }
 
@@ -42,6 +51,7 @@ impl QueryError {
         match self {
             QueryError::Refused(_) => "refused",
             QueryError::BadQuery(_) => "bad_query",
+            QueryError::LimitExceeded { .. } => "limit_exceeded",
             QueryError::Timeout(_) => "timeout",
             QueryError::ResourcesExhausted(_) => "resources_exhausted",
             QueryError::Busy => "busy",

@@ -9,6 +9,11 @@
 //!    lake table (a `ListingTable` under the lake URL), `information_schema`, or
 //!    `generate_series`/`range`, which compute rows without touching storage.
 //!
+//! How deep these walks go: the statement reached the parser only within the engine's
+//! [`crate::QueryLimits`], so its syntax tree and plan are bounded in depth; the plan walk is
+//! DataFusion's `TreeNode`, which grows its stack on the heap (`recursive_protection`), and the
+//! recursion into views follows our own three views only.
+//!
 //! URL tables (`SELECT * FROM '/etc/passwd'`) are never enabled, and the only object store the
 //! engine knows is the lake's, so even a scan that slipped through could not leave the lake.
 

@@ -42,12 +42,14 @@ pub mod http;
 mod interned_groups;
 mod keyed_window;
 mod last_value;
+mod limits;
 mod metrics;
 mod replace_nodes;
 mod runtime;
 mod store;
 #[cfg(test)]
 mod test_support;
+mod time_slice;
 mod utc_date;
 mod views;
 
@@ -57,6 +59,7 @@ pub use error::QueryError;
 pub use exec::ResultStream;
 pub use format::Format;
 pub use http::{ApiError, AppState, router, serve};
+pub use limits::{Limit, QueryLimits};
 pub use metrics::Metrics;
 pub use store::{LAKE_URL, LakeStore};
 

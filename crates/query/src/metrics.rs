@@ -11,7 +11,7 @@ use std::time::Duration;
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
 
 /// Outcomes a query is counted under, in the order of [`Metrics::outcomes`].
-const OUTCOMES: [&str; 8] = [
+const OUTCOMES: [&str; 9] = [
     "ok",
     "bad_query",
     "refused",
@@ -20,7 +20,11 @@ const OUTCOMES: [&str; 8] = [
     "busy",
     "internal",
     "cancelled",
+    "limit_exceeded",
 ];
+
+/// Where an outcome this list does not name is counted: a new error kind is a bug of ours.
+const UNKNOWN_OUTCOME: usize = 6;
 
 /// The service's counters.
 #[derive(Debug, Default)]
@@ -39,7 +43,10 @@ pub struct Metrics {
 impl Metrics {
     /// Counts a finished query under `outcome` (`"ok"` or a [`crate::QueryError::kind`]).
     pub fn finished(&self, outcome: &str, elapsed: Duration) {
-        let index = OUTCOMES.iter().position(|o| *o == outcome).unwrap_or(6);
+        let index = OUTCOMES
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(UNKNOWN_OUTCOME);
         self.outcomes[index].fetch_add(1, Relaxed);
         let secs = elapsed.as_secs_f64();
         for (bound, bucket) in BUCKETS.iter().zip(&self.duration_buckets) {
@@ -192,5 +199,26 @@ mod tests {
         assert!(text.contains("dss_lake_query_duration_seconds_bucket{le=\"0.025\"} 1"));
         assert!(text.contains("dss_lake_query_duration_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(m.render().contains("dss_lake_queries_in_flight 0"));
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_outcome() {
+        use crate::{Limit, QueryError};
+        let errors = [
+            QueryError::Refused(String::new()),
+            QueryError::BadQuery(String::new()),
+            QueryError::LimitExceeded {
+                limit: Limit::ExprDepth,
+                message: String::new(),
+            },
+            QueryError::Timeout(Duration::ZERO),
+            QueryError::ResourcesExhausted(String::new()),
+            QueryError::Busy,
+            QueryError::Internal(String::new()),
+        ];
+        assert_eq!(OUTCOMES[UNKNOWN_OUTCOME], "internal");
+        for err in errors {
+            assert!(OUTCOMES.contains(&err.kind()), "{}", err.kind());
+        }
     }
 }

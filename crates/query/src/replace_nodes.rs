@@ -1,5 +1,8 @@
 //! The walk every physical rewrite of this crate shares: bottom up, each node of one kind
 //! offered for replacement.
+//!
+//! The walk is DataFusion's `transform_up`, which grows its stack on the heap for deep plans
+//! (`recursive_protection`); the plans it sees are bounded by the engine's statement limits.
 
 use std::sync::Arc;
 

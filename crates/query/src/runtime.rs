@@ -13,6 +13,13 @@ use std::task::{Context, Poll};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::task::JoinHandle;
 
+/// The stack of every query thread (workers and the blocking pool). Parsing, planning,
+/// optimizing, evaluating and dropping a query's trees all happen here, and not all of those
+/// walks are protected against deep recursion (see `limits.rs`). 64 MiB holds a statement at
+/// four times each default limit with room to spare; the pages are reserved, and only the ones a deep query
+/// touches are ever committed, so a shallow query costs what it did on tokio's 2 MiB.
+pub(crate) const QUERY_THREAD_STACK: usize = 64 << 20;
+
 /// Owns the runtime; shuts it down without blocking when the engine goes away.
 #[derive(Debug)]
 pub(crate) struct QueryRuntime {
@@ -24,6 +31,7 @@ impl QueryRuntime {
     pub(crate) fn new(threads: usize) -> std::io::Result<Self> {
         let runtime = Builder::new_multi_thread()
             .worker_threads(threads.max(1))
+            .thread_stack_size(QUERY_THREAD_STACK)
             .thread_name("dss-lake-query")
             .enable_all()
             .build()?;

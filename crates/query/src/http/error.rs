@@ -14,6 +14,8 @@ pub enum ApiError {
     Query(QueryError),
     /// The request itself is malformed: no SQL, an unknown format, a body that is not JSON.
     BadRequest(String),
+    /// The request body is larger than `max_request_bytes` (the value).
+    TooLarge(usize),
     /// No token, or the wrong one.
     Unauthorized,
     /// No such endpoint.
@@ -31,7 +33,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Query(err) => match err {
-                QueryError::BadQuery(_) => StatusCode::BAD_REQUEST,
+                QueryError::BadQuery(_) | QueryError::LimitExceeded { .. } => {
+                    StatusCode::BAD_REQUEST
+                }
                 QueryError::Refused(_) => StatusCode::FORBIDDEN,
                 // Valid SQL that needs more memory than a query may use: the client can narrow it.
                 QueryError::ResourcesExhausted(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -40,6 +44,7 @@ impl ApiError {
                 QueryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
         }
@@ -58,14 +63,24 @@ impl IntoResponse for ApiError {
             }
             ApiError::Query(err) => (err.kind(), err.to_string()),
             ApiError::BadRequest(message) => ("bad_request", message.clone()),
+            ApiError::TooLarge(max) => (
+                "too_large",
+                format!(
+                    "the request body is larger than {max} bytes \
+                     (--max-request-bytes, DSS_LAKE_MAX_REQUEST_BYTES)"
+                ),
+            ),
             ApiError::Unauthorized => ("unauthorized", "a valid bearer token is required".into()),
             ApiError::NotFound => (
                 "not_found",
                 "no such endpoint; see /api/v1/openapi.json".into(),
             ),
         };
-        let mut response =
-            (status, Json(json!({ "error": message, "kind": kind }))).into_response();
+        let mut body = json!({ "error": message, "kind": kind });
+        if let ApiError::Query(QueryError::LimitExceeded { limit, .. }) = &self {
+            body["limit"] = json!(limit.name());
+        }
+        let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized => {

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -45,8 +46,13 @@ pub(super) async fn post_sql(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<SqlParams>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // A body past `max_request_bytes` is answered in the API's JSON, not axum's plain text.
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(state.config.max_request_bytes),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

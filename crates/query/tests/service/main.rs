@@ -4,6 +4,7 @@
 mod common;
 mod http;
 mod lake;
+mod pathological;
 mod python;
 mod queries;
 mod safety;
