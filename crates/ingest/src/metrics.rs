@@ -2,7 +2,8 @@
 //!
 //! Each stream's socket task and sink thread update plain atomics (relaxed: counters need no
 //! ordering with other memory); the HTTP handler reads them. Labels carry the stream name, never
-//! the key.
+//! the key. `/health` names each stream's state and, when it is not ok, the reason (a commit
+//! waiting to be retried names the error and the file, e.g. a full disk).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -205,6 +206,12 @@ impl Metrics {
             load(&s.writer.rows)
         });
         family(
+            "commit_failures_total",
+            "counter",
+            "Commit attempts that failed (a full disk, a permission, an I/O error).",
+            &|s| load(&s.writer.commit_failures),
+        );
+        family(
             "flush_seconds_total",
             "counter",
             "Time spent committing.",
@@ -243,6 +250,16 @@ impl Metrics {
                 at => secs(now.saturating_sub(at).max(0) as u64),
             },
         );
+        let retrying = self
+            .streams
+            .iter()
+            .filter(|s| s.writer.retrying().is_some())
+            .count();
+        let _ = writeln!(
+            out,
+            "# HELP dss_lake_ingest_streams_retrying Streams whose writer waits to retry a failed commit (not reading their socket meanwhile).\n\
+             # TYPE dss_lake_ingest_streams_retrying gauge\ndss_lake_ingest_streams_retrying {retrying}"
+        );
         let _ = writeln!(
             out,
             "# HELP dss_lake_ingest_events_total Events stored, by type.\n# TYPE dss_lake_ingest_events_total counter"
@@ -262,28 +279,42 @@ impl Metrics {
         out
     }
 
-    /// Healthy while every stream's sink runs; connection state is reported, not judged (a
-    /// stream reconnecting is the daemon doing its job).
+    /// Healthy while every stream's sink runs and commits; connection state is reported, not
+    /// judged (a stream reconnecting is the daemon doing its job). Status `degraded` while a
+    /// stream retries a failed commit, `failing` once one has stopped; each such stream says
+    /// why in `reason`.
     pub fn health(&self) -> (bool, String) {
-        let mut ok = true;
+        let (mut retrying, mut stopped) = (false, false);
         let mut body = String::from("{\"streams\":[");
         for (i, s) in self.streams.iter().enumerate() {
             let alive = s.alive.load(Relaxed);
-            ok &= alive;
+            let (state, reason) = match (alive, s.writer.retrying()) {
+                (true, None) => ("ok", None),
+                (true, Some(reason)) => ("retrying", Some(reason)),
+                (false, _) => ("stopped", s.writer.failure().map(|e| e.to_string())),
+            };
+            retrying |= state == "retrying";
+            stopped |= state == "stopped";
             let _ = write!(
                 body,
-                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{}}}",
+                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{},\"state\":\"{state}\"",
                 if i == 0 { "" } else { "," },
                 s.stream,
                 s.connected.load(Relaxed)
             );
+            if let Some(reason) = reason {
+                let reason = serde_json::Value::String(reason);
+                let _ = write!(body, ",\"reason\":{reason}");
+            }
+            body.push('}');
         }
-        let _ = write!(
-            body,
-            "],\"status\":\"{}\"}}",
-            if ok { "ok" } else { "failing" }
-        );
-        (ok, body)
+        let status = match (stopped, retrying) {
+            (true, _) => "failing",
+            (false, true) => "degraded",
+            (false, false) => "ok",
+        };
+        let _ = write!(body, "],\"status\":\"{status}\"}}");
+        (status == "ok", body)
     }
 }
 
