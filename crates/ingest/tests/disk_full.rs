@@ -95,11 +95,9 @@ fn seq_counts(lake: &Path) -> BTreeMap<i64, usize> {
     counts
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once_freed() {
-    let Some(disk) = Tmpfs::mount("4m") else {
-        return;
-    };
+/// The emulator serving on loopback (its datapoint subscription's id) and a daemon config with
+/// that one stream and its lake on `disk`.
+async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
     // Slow enough that the replay buffer outlasts the pause many times over, and that the
     // emulator's socket buffers do not fill before it drops the client for unanswered
     // heartbeats (it cannot notice while its own send is blocked).
@@ -120,9 +118,8 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         .into_iter()
         .find(|s| s.subscription_type == Table::Datapoint)
         .unwrap();
-    let lake = disk.path().join("lake");
     let config = Config {
-        lake: lake.clone(),
+        lake: disk.path().join("lake"),
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         flush: FlushPolicy {
             max_rows: 5_000,
@@ -148,6 +145,30 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
             key: StreamKey::new(&subscription.stream_key).unwrap(),
         }],
     };
+    (sim, subscription.id, config)
+}
+
+/// Asserts the lake holds every `seq` of `1..=last` exactly once.
+fn assert_exactly_once(lake: &Path, last: u64) {
+    let last = last as i64;
+    let expected: BTreeMap<i64, usize> = (1..=last).map(|s| (s, 1)).collect();
+    let counts = seq_counts(lake);
+    assert!(
+        counts == expected,
+        "not every seq of 1..={last} exactly once: {} distinct stored, {} rows, first missing {:?}",
+        counts.len(),
+        counts.values().sum::<usize>(),
+        (1..=last).find(|s| !counts.contains_key(s))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once_freed() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let (sim, subscription, config) = emulator_and_config(&disk).await;
+    let lake = config.lake.clone();
     let running = Ingest::start(config).await.unwrap();
     let http = running.metrics_addr().unwrap();
     let stream = Arc::clone(&running.metrics().streams[0]);
@@ -171,8 +192,14 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         },
     )
     .await;
-    let (status, _) = http_get(http, "/health").await;
+    let (status, health) = http_get(http, "/health").await;
     assert!(status.contains("503"), "{status}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let reason = health["streams"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("No space left on device") && reason.contains(&path),
+        "{reason}"
+    );
     let (_, metrics) = http_get(http, "/metrics").await;
     assert!(
         metrics.contains("dss_lake_ingest_streams_retrying 1"),
@@ -192,7 +219,7 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         .stats()
         .subscriptions
         .iter()
-        .find(|s| s.id == subscription.id)
+        .find(|s| s.id == subscription)
         .unwrap()
         .next_seq
         - 1;
@@ -223,16 +250,44 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         summary.streams[0].counts.gaps, 0,
         "the resume asked for the next seq"
     );
-    let last = summary.streams[0].checkpoint.seq.unwrap() as i64;
-    let expected: BTreeMap<i64, usize> = (1..=last).map(|s| (s, 1)).collect();
-    let counts = seq_counts(&lake);
-    assert!(last >= sent as i64);
+    let last = summary.streams[0].checkpoint.seq.unwrap();
+    assert!(last >= sent);
+    assert_exactly_once(&lake, last);
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_while_the_disk_is_full_names_the_cause_and_a_restart_loses_nothing() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let (sim, _, config) = emulator_and_config(&disk).await;
+    let running = Ingest::start(config.clone()).await.unwrap();
+    let stream = Arc::clone(&running.metrics().streams[0]);
+    wait_for("a commit", || {
+        stream.writer.commits.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+    let filler = disk.fill();
+    wait_for("a retry", || stream.writer.retrying().is_some()).await;
+    // The writer stops retrying instead of holding shutdown until its timeout.
+    let message = running.shutdown().await.unwrap_err().to_string();
+    assert!(message.contains("No space left on device"), "{message}");
     assert!(
-        counts == expected,
-        "not every seq of 1..={last} exactly once: {} distinct stored, {} rows, first missing {:?}",
-        counts.len(),
-        counts.values().sum::<usize>(),
-        (1..=last).find(|s| !counts.contains_key(s))
+        message.contains(&config.lake.display().to_string()),
+        "{message}"
     );
+
+    std::fs::remove_file(&filler).unwrap();
+    let running = Ingest::start(config.clone()).await.unwrap();
+    let stream = Arc::clone(&running.metrics().streams[0]);
+    let resumed_from = stream.last_seq().unwrap();
+    wait_for("the restart to go on", || {
+        stream.last_seq().unwrap_or(0) > resumed_from + 500
+    })
+    .await;
+    let summary = running.shutdown().await.unwrap();
+    assert_eq!(summary.streams[0].counts.gaps, 0);
+    assert_exactly_once(&config.lake, summary.streams[0].checkpoint.seq.unwrap());
     sim.shutdown();
 }
