@@ -348,3 +348,80 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
             }),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use dss_lake_batch::{CommitRetry, FlushPolicy, Lake};
+    use std::time::{Duration, Instant};
+    use tower::ServiceExt;
+
+    async fn get(metrics: &Arc<Metrics>, path: &str) -> (StatusCode, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = router(Arc::clone(metrics)).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn health_is_a_503_naming_why_a_stream_retries_and_ok_again_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path())
+            .with_policy(FlushPolicy {
+                max_rows: 1,
+                ..FlushPolicy::default()
+            })
+            .with_commit_retry(CommitRetry {
+                initial: Duration::from_millis(5),
+                max: Duration::from_millis(20),
+            });
+        let name = StreamName::parse("s").unwrap();
+        let mut writer = lake.open_stream(&name).unwrap();
+        let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
+        let metrics = Arc::new(Metrics {
+            streams: vec![Arc::clone(&stream)],
+        });
+        // A file where the quarantine folder belongs: its commits fail on I/O until removed.
+        let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
+        std::fs::write(&blocker, "").unwrap();
+        writer
+            .sink()
+            .push_quarantine("raw", "kind", "message", 0, None)
+            .unwrap();
+        writer.sink().send_pending().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while stream.writer.retrying().is_none() {
+            assert!(Instant::now() < deadline, "no retry");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        let (status, body) = get(&metrics, "/health").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "degraded", "{body}");
+        assert_eq!(health["streams"][0]["state"], "retrying", "{body}");
+        let reason = health["streams"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains(&blocker.display().to_string()), "{reason}");
+        let (_, text) = get(&metrics, "/metrics").await;
+        assert!(
+            text.contains("dss_lake_ingest_streams_retrying 1"),
+            "{text}"
+        );
+        assert!(!text.contains("dss_lake_ingest_commit_failures_total{stream=\"s\"} 0"));
+
+        std::fs::remove_file(&blocker).unwrap();
+        while stream.writer.retrying().is_some() {
+            assert!(Instant::now() < deadline, "still retrying");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (status, body) = get(&metrics, "/health").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("\"state\":\"ok\""), "{body}");
+        assert_eq!(writer.close().unwrap().commits, 1);
+    }
+}
