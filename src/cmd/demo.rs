@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use dss_lake_batch::{Checkpoint, FlushPolicy};
+use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
 use dss_lake_fleet::FleetConfig;
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
 use dss_lake_query::{EngineConfig, ServerConfig};
@@ -102,6 +102,7 @@ async fn demo(args: DemoArgs, lake: PathBuf) -> anyhow::Result<()> {
             max_age: args.flush_age.into(),
             ..FlushPolicy::default()
         },
+        commit_retry: CommitRetry::default(),
         connection: ConnectionSettings {
             heartbeat_interval: HEARTBEAT,
             ..ConnectionSettings::default()

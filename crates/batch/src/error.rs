@@ -1,6 +1,7 @@
 //! The batching stage's one error type.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong between a decoded row and a committed file.
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +31,35 @@ pub enum LakeError {
     Locked(String),
     #[error("commit of stream {stream} failed: {message}")]
     CommitFailed { stream: String, message: String },
+    /// The writer thread stopped on `cause`; every later push, flush or close of the stream
+    /// reports it, so the producer sees why and not only that.
+    #[error("the writer of stream {stream} stopped: {cause}")]
+    WriterFailed {
+        stream: String,
+        #[source]
+        cause: Arc<LakeError>,
+    },
+    /// The writer thread is gone without a recorded cause (it panicked).
     #[error("the writer of stream {0} has stopped")]
     WriterGone(String),
 }
 
 impl LakeError {
+    /// Whether the same commit may succeed later without a change to the data: every
+    /// file-system failure (a full disk, a permission fixed later, a flaky device) is; a failure
+    /// to arrange rows is a bug and will fail again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            LakeError::Io { .. } => true,
+            LakeError::Parquet {
+                source: parquet::errors::ParquetError::External(e),
+                ..
+            } => e.is::<std::io::Error>(),
+            LakeError::WriterFailed { cause, .. } => cause.is_transient(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

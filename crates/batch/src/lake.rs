@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{LakeError, Result};
 use crate::policy::FlushPolicy;
 use crate::recover::{Recovery, recover_stream};
+use crate::retry::CommitRetry;
 use crate::sink::StreamSink;
 use crate::writer::{Writer, WriterStats};
 
@@ -24,12 +25,14 @@ pub const QUEUE_CHUNKS: usize = 8;
 pub struct Lake {
     root: PathBuf,
     policy: FlushPolicy,
+    retry: Option<CommitRetry>,
     clock: Arc<dyn Clock>,
 }
 
 /// A stream opened for writing: the producer's sink and the writer thread behind it.
 #[derive(Debug)]
 pub struct StreamWriter {
+    stream: StreamName,
     sink: Option<StreamSink>,
     writer: JoinHandle<Result<Checkpoint>>,
     stats: Arc<WriterStats>,
@@ -42,12 +45,20 @@ impl Lake {
         Lake {
             root: root.into(),
             policy: FlushPolicy::default(),
+            retry: None,
             clock: Arc::new(SystemClock),
         }
     }
 
     pub fn with_policy(mut self, policy: FlushPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Retry commits that fail for a transient reason (see [`CommitRetry`]) instead of
+    /// stopping the stream's writer; without it the first failure stops the writer.
+    pub fn with_commit_retry(mut self, retry: CommitRetry) -> Self {
+        self.retry = Some(retry);
         self
     }
 
@@ -83,6 +94,7 @@ impl Lake {
             lake: self.root.clone(),
             stream: stream.clone(),
             policy: self.policy,
+            retry: self.retry,
             clock: Arc::clone(&self.clock),
             checkpoint: checkpoint.clone(),
             stats: Arc::clone(&stats),
@@ -93,7 +105,13 @@ impl Lake {
             .spawn(move || writer.run(receiver))
             .map_err(LakeError::io("spawning the writer of", stream.as_str()))?;
         Ok(StreamWriter {
-            sink: Some(StreamSink::new(stream.clone(), queue, checkpoint.seq)),
+            stream: stream.clone(),
+            sink: Some(StreamSink::new(
+                stream.clone(),
+                queue,
+                checkpoint.seq,
+                Arc::clone(&stats),
+            )),
             writer,
             stats,
             recovery,
@@ -121,12 +139,13 @@ impl StreamWriter {
         &self.stats
     }
 
-    /// Hands over what is left, waits for the final commit and returns the last checkpoint.
+    /// Hands over what is left, waits for the final commit and returns the last checkpoint,
+    /// or the error the writer stopped on.
     pub fn close(mut self) -> Result<Checkpoint> {
         drop(self.sink.take());
         match self.writer.join() {
             Ok(result) => result,
-            Err(_) => Err(LakeError::WriterGone("writer thread panicked".into())),
+            Err(_) => Err(LakeError::WriterGone(self.stream.to_string())),
         }
     }
 }

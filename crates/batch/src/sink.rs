@@ -13,7 +13,7 @@ use dss_lake_frame::{Event, Micros, QuarantineBuilder, Rejected, TableBuilder};
 use dss_lake_schema::{StreamName, Table, timestamp_type};
 
 use crate::error::{LakeError, Result};
-use crate::writer::{Commit, ToWriter};
+use crate::writer::{Commit, ToWriter, WriterStats};
 
 /// Rows per chunk handed to the writer: big enough to amortise the queue hand-off and Arrow
 /// array overhead, small enough (~2-3 MB) that a full queue bounds memory tightly.
@@ -55,6 +55,8 @@ impl SinkCounts {
 pub struct StreamSink {
     stream: StreamName,
     queue: Sender<ToWriter>,
+    /// Where the writer leaves the cause when it stops.
+    writer: Arc<WriterStats>,
     tables: Vec<TableBuilder>,
     quarantine: QuarantineBuilder,
     gaps: GapBuilder,
@@ -64,10 +66,16 @@ pub struct StreamSink {
 }
 
 impl StreamSink {
-    pub(crate) fn new(stream: StreamName, queue: Sender<ToWriter>, last_seq: Option<u64>) -> Self {
+    pub(crate) fn new(
+        stream: StreamName,
+        queue: Sender<ToWriter>,
+        last_seq: Option<u64>,
+        writer: Arc<WriterStats>,
+    ) -> Self {
         StreamSink {
             stream,
             queue,
+            writer,
             tables: Table::EVENTS
                 .iter()
                 .map(|&t| TableBuilder::new(t, CHUNK_ROWS))
@@ -211,14 +219,14 @@ impl StreamSink {
                 stream: self.stream.to_string(),
                 message,
             }),
-            Err(_) => Err(LakeError::WriterGone(self.stream.to_string())),
+            Err(_) => Err(self.writer.stopped(&self.stream)),
         }
     }
 
     fn send(&self, message: ToWriter) -> Result<()> {
         self.queue
             .send(message)
-            .map_err(|_| LakeError::WriterGone(self.stream.to_string()))
+            .map_err(|_| self.writer.stopped(&self.stream))
     }
 }
 

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::commit::{CommittedFile, write_table};
 use crate::error::{LakeError, Result};
 use crate::policy::FlushPolicy;
+use crate::retry::CommitRetry;
 
 /// A message from a stream's producer to its writer.
 #[derive(Debug)]
@@ -46,7 +47,8 @@ pub struct Commit {
     pub checkpoint: Checkpoint,
 }
 
-/// Counters a metrics endpoint can read while the writer runs.
+/// What a stream's writer shares while it runs: counters for a metrics endpoint, and its state
+/// (retrying, and why; stopped, and why) for health checks and for its producer.
 #[derive(Debug, Default)]
 pub struct WriterStats {
     pub commits: AtomicU64,
@@ -55,6 +57,13 @@ pub struct WriterStats {
     pub rows: AtomicU64,
     pub flush_micros_total: AtomicU64,
     pub last_commit_micros: AtomicU64,
+    /// Commit attempts that failed, retried or not.
+    pub commit_failures: AtomicU64,
+    /// Set while a failed commit waits for its retry. A mutex, not an atomic: written once per
+    /// failed attempt, read once per health check.
+    pub(crate) retry_reason: Mutex<Option<String>>,
+    pub(crate) failure: OnceLock<Arc<LakeError>>,
+    pub(crate) stop_retrying: AtomicBool,
 }
 
 /// Rows waiting for the next commit, and the policy's view of them.
@@ -120,6 +129,8 @@ pub(crate) struct Writer {
     pub(crate) lake: PathBuf,
     pub(crate) stream: StreamName,
     pub(crate) policy: FlushPolicy,
+    /// `None`: a failed commit stops the writer.
+    pub(crate) retry: Option<CommitRetry>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) stats: Arc<WriterStats>,
@@ -127,8 +138,17 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Runs until every producer is gone, then commits what is left.
-    pub(crate) fn run(mut self, queue: Receiver<ToWriter>) -> Result<Checkpoint> {
+    /// Runs until every producer is gone, then commits what is left. On failure the cause is
+    /// recorded before the queue closes, so a producer's failed send can report it.
+    pub(crate) fn run(self, queue: Receiver<ToWriter>) -> Result<Checkpoint> {
+        let stats = Arc::clone(&self.stats);
+        let stream = self.stream.clone();
+        let result = self.serve(&queue).map_err(|e| stats.fail(&stream, e));
+        drop(queue);
+        result
+    }
+
+    fn serve(mut self, queue: &Receiver<ToWriter>) -> Result<Checkpoint> {
         let tick =
             (self.policy.max_age / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
         let mut pending = Pending::default();
@@ -161,8 +181,9 @@ impl Writer {
         }
     }
 
-    /// Writes every pending table, then (and only then) advances the checkpoint.
-    fn commit(&mut self, pending: Pending) -> Result<Commit> {
+    /// Writes every pending table, then (and only then) advances the checkpoint. Takes
+    /// `pending` by reference so that a failed attempt can be retried with the same rows.
+    pub(crate) fn try_commit(&mut self, pending: &Pending) -> Result<Commit> {
         if pending.is_empty() {
             return Ok(Commit {
                 files: Vec::new(),
@@ -192,7 +213,8 @@ impl Writer {
         let mut next = self.checkpoint.clone();
         next.seq = next.seq.max(pending.last_seq);
         next.commits = commit_number;
-        next.sources.extend(pending.sources);
+        next.sources
+            .extend(pending.sources.iter().map(|(s, &o)| (s.clone(), o)));
         next.store(&self.lake, &self.stream)?;
         self.checkpoint = next;
 

@@ -11,6 +11,10 @@
 //! max_bytes = 67108864
 //! max_age = "10s"
 //!
+//! [commit_retry]                       # a commit that fails on I/O (a full disk) is retried
+//! initial = "100ms"
+//! max = "30s"
+//!
 //! [connection]
 //! heartbeat_interval = "30s"           # what the server promises
 //! watchdog_heartbeats = 3              # reconnect after this many intervals of silence
@@ -29,7 +33,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dss_lake_batch::FlushPolicy;
+use dss_lake_batch::{CommitRetry, FlushPolicy};
 use dss_lake_schema::StreamName;
 use serde::Deserialize;
 
@@ -46,6 +50,9 @@ pub struct Config {
     /// `None`: no HTTP endpoint.
     pub metrics_addr: Option<SocketAddr>,
     pub flush: FlushPolicy,
+    /// How a stream's writer retries a commit that failed on I/O (a full disk, a permission)
+    /// while the stream keeps its rows and stops reading its socket.
+    pub commit_retry: CommitRetry,
     pub connection: ConnectionSettings,
     /// How long shutdown may take to commit every stream before giving up.
     pub shutdown_timeout: Duration,
@@ -118,6 +125,8 @@ struct RawConfig {
     #[serde(default)]
     flush: RawFlush,
     #[serde(default)]
+    commit_retry: RawCommitRetry,
+    #[serde(default)]
     connection: RawConnection,
     #[serde(default, rename = "stream", alias = "streams")]
     streams: Vec<RawStream>,
@@ -129,6 +138,13 @@ struct RawFlush {
     max_rows: Option<usize>,
     max_bytes: Option<usize>,
     max_age: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommitRetry {
+    initial: Option<String>,
+    max: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,6 +343,18 @@ impl Validator<'_> {
                 defaults.max_age,
             )?,
         };
+        let r = CommitRetry::default();
+        let commit_retry = CommitRetry {
+            initial: self.duration(
+                "commit_retry.initial",
+                raw.commit_retry.initial.as_deref(),
+                r.initial,
+            )?,
+            max: self.duration("commit_retry.max", raw.commit_retry.max.as_deref(), r.max)?,
+        };
+        if commit_retry.max < commit_retry.initial {
+            return Err(self.field("commit_retry.max", "must be at least commit_retry.initial"));
+        }
         let c = raw.connection;
         let d = ConnectionSettings::default();
         let connection = ConnectionSettings {
@@ -405,6 +433,7 @@ impl Validator<'_> {
                 .unwrap_or_else(|| PathBuf::from("lake")),
             metrics_addr,
             flush,
+            commit_retry,
             connection,
             shutdown_timeout: self.duration(
                 "shutdown_timeout",

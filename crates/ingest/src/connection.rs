@@ -123,7 +123,9 @@ impl StreamTask {
                     match end {
                         End::Cancelled => return,
                         End::SinkGone => {
-                            warn!(stream = %name, "the lake stopped taking events; stream stopped");
+                            let cause = self.metrics.writer.failure();
+                            let cause = cause.map_or_else(String::new, |c| format!(": {c}"));
+                            warn!(stream = %name, "the lake stopped taking events; stream stopped{cause}");
                             return;
                         }
                         End::Lost { reason, delivered } => {
@@ -194,17 +196,28 @@ impl StreamTask {
                 continue;
             }
             delivered = true;
-            // Waits while the sink thread is behind: this is where backpressure reaches the
-            // socket. Cancellation still wins; the message is not lost, only not yet committed.
+            let full = match self.queue.try_send(ToSink::Message(text)) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Closed(_)) => return End::SinkGone,
+                Err(mpsc::error::TrySendError::Full(full)) => full,
+            };
+            // The sink thread is behind (a slow disk, or a commit waiting to be retried): this
+            // is where backpressure reaches the socket. Nothing is read, so heartbeats go
+            // unanswered and the server may drop us; the reconnect then asks for what follows
+            // the last event handed on. Cancellation still wins; the message is not lost, only
+            // not yet committed.
             tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => return End::Cancelled,
-                sent = self.queue.send(ToSink::Message(text)) => {
+                sent = self.queue.send(full) => {
                     if sent.is_err() {
                         return End::SinkGone;
                     }
                 }
             }
+            // Time spent waiting on our own lake is not the server's silence: the watchdog
+            // counts from here.
+            last = Instant::now();
         }
     }
 }

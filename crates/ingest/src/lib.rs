@@ -1,5 +1,5 @@
 //! The ingest daemon's engine: holds many DSS WebSocket streams at once and stores each event
-//! in the lake exactly once, through dropped sockets, silent servers and restarts.
+//! in the lake exactly once, through dropped sockets, silent servers, restarts and a full disk.
 //!
 //! Per stream there is one tokio task that owns the socket (connect over `ws://` or `wss://`
 //! with rustls, ask for `seq_start = last stored seq + 1`, answer heartbeats at once, reconnect
@@ -7,7 +7,10 @@
 //! dedicated thread that decodes and pushes into the lake's [`StreamSink`](dss_lake_batch::StreamSink),
 //! which drops duplicates, records gaps and quarantines rejects. Between them a small bounded
 //! channel carries raw messages, so a slow disk slows the socket read and memory stays bounded.
-//! Counters are served as Prometheus text on `/metrics`, with `/health`.
+//! A commit that fails on I/O (a full disk) is retried by the lake's writer with backoff; the
+//! same backpressure then stops the socket read until it succeeds, and a connection the server
+//! dropped meanwhile resumes with `seq_start`. Counters are served as Prometheus text on
+//! `/metrics`, with `/health` (which names the reason a stream waits).
 //!
 //! It does not parse flags, install signal handlers or set up logging (the `dss-lake ingest`
 //! command does), and it never serves SQL: a process that also queries must run queries on their
@@ -95,7 +98,9 @@ impl Ingest {
     /// Opens every stream of the lake (locking it and recovering what a crash left, so a second
     /// daemon on the same streams fails here), binds the metrics address and starts the tasks.
     pub async fn start(config: Config) -> Result<Running> {
-        let lake = Lake::new(&config.lake).with_policy(config.flush);
+        let lake = Lake::new(&config.lake)
+            .with_policy(config.flush)
+            .with_commit_retry(config.commit_retry);
         let mut writers = Vec::with_capacity(config.streams.len());
         let mut metrics = Metrics::default();
         for stream in &config.streams {
@@ -194,9 +199,14 @@ impl Running {
 
     /// Shuts down in order: stop reading every socket, let each sink decode what it holds and
     /// commit (files, then checkpoint), then stop HTTP. Fails if the commits take longer than
-    /// the configured `shutdown_timeout` or a stream's lake failed.
+    /// the configured `shutdown_timeout` or a stream's lake failed. A writer retrying a failed
+    /// commit (a full disk) tries once more and then gives up with its cause: its checkpoint
+    /// has not moved, so the next start resumes from it and loses nothing.
     pub async fn shutdown(mut self) -> Result<Summary> {
         self.reading.cancel();
+        for stream in &self.metrics.streams {
+            stream.writer.stop_retrying();
+        }
         while self.tasks.join_next().await.is_some() {}
         let sinks = std::mem::take(&mut self.sinks);
         let joined = tokio::task::spawn_blocking(move || {

@@ -2,7 +2,8 @@
 //!
 //! Each stream's socket task and sink thread update plain atomics (relaxed: counters need no
 //! ordering with other memory); the HTTP handler reads them. Labels carry the stream name, never
-//! the key.
+//! the key. `/health` names each stream's state and, when it is not ok, the reason (a commit
+//! waiting to be retried names the error and the file, e.g. a full disk).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -205,6 +206,12 @@ impl Metrics {
             load(&s.writer.rows)
         });
         family(
+            "commit_failures_total",
+            "counter",
+            "Commit attempts that failed (a full disk, a permission, an I/O error).",
+            &|s| load(&s.writer.commit_failures),
+        );
+        family(
             "flush_seconds_total",
             "counter",
             "Time spent committing.",
@@ -243,6 +250,16 @@ impl Metrics {
                 at => secs(now.saturating_sub(at).max(0) as u64),
             },
         );
+        let retrying = self
+            .streams
+            .iter()
+            .filter(|s| s.writer.retrying().is_some())
+            .count();
+        let _ = writeln!(
+            out,
+            "# HELP dss_lake_ingest_streams_retrying Streams whose writer waits to retry a failed commit (not reading their socket meanwhile).\n\
+             # TYPE dss_lake_ingest_streams_retrying gauge\ndss_lake_ingest_streams_retrying {retrying}"
+        );
         let _ = writeln!(
             out,
             "# HELP dss_lake_ingest_events_total Events stored, by type.\n# TYPE dss_lake_ingest_events_total counter"
@@ -262,28 +279,42 @@ impl Metrics {
         out
     }
 
-    /// Healthy while every stream's sink runs; connection state is reported, not judged (a
-    /// stream reconnecting is the daemon doing its job).
+    /// Healthy while every stream's sink runs and commits; connection state is reported, not
+    /// judged (a stream reconnecting is the daemon doing its job). Status `degraded` while a
+    /// stream retries a failed commit, `failing` once one has stopped; each such stream says
+    /// why in `reason`.
     pub fn health(&self) -> (bool, String) {
-        let mut ok = true;
+        let (mut retrying, mut stopped) = (false, false);
         let mut body = String::from("{\"streams\":[");
         for (i, s) in self.streams.iter().enumerate() {
             let alive = s.alive.load(Relaxed);
-            ok &= alive;
+            let (state, reason) = match (alive, s.writer.retrying()) {
+                (true, None) => ("ok", None),
+                (true, Some(reason)) => ("retrying", Some(reason)),
+                (false, _) => ("stopped", s.writer.failure().map(|e| e.to_string())),
+            };
+            retrying |= state == "retrying";
+            stopped |= state == "stopped";
             let _ = write!(
                 body,
-                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{}}}",
+                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{},\"state\":\"{state}\"",
                 if i == 0 { "" } else { "," },
                 s.stream,
                 s.connected.load(Relaxed)
             );
+            if let Some(reason) = reason {
+                let reason = serde_json::Value::String(reason);
+                let _ = write!(body, ",\"reason\":{reason}");
+            }
+            body.push('}');
         }
-        let _ = write!(
-            body,
-            "],\"status\":\"{}\"}}",
-            if ok { "ok" } else { "failing" }
-        );
-        (ok, body)
+        let status = match (stopped, retrying) {
+            (true, _) => "failing",
+            (false, true) => "degraded",
+            (false, false) => "ok",
+        };
+        let _ = write!(body, "],\"status\":\"{status}\"}}");
+        (status == "ok", body)
     }
 }
 
@@ -316,4 +347,81 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
                 }
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use dss_lake_batch::{CommitRetry, FlushPolicy, Lake};
+    use std::time::{Duration, Instant};
+    use tower::ServiceExt;
+
+    async fn get(metrics: &Arc<Metrics>, path: &str) -> (StatusCode, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = router(Arc::clone(metrics)).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn health_is_a_503_naming_why_a_stream_retries_and_ok_again_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path())
+            .with_policy(FlushPolicy {
+                max_rows: 1,
+                ..FlushPolicy::default()
+            })
+            .with_commit_retry(CommitRetry {
+                initial: Duration::from_millis(5),
+                max: Duration::from_millis(20),
+            });
+        let name = StreamName::parse("s").unwrap();
+        let mut writer = lake.open_stream(&name).unwrap();
+        let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
+        let metrics = Arc::new(Metrics {
+            streams: vec![Arc::clone(&stream)],
+        });
+        // A file where the quarantine folder belongs: its commits fail on I/O until removed.
+        let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
+        std::fs::write(&blocker, "").unwrap();
+        writer
+            .sink()
+            .push_quarantine("raw", "kind", "message", 0, None)
+            .unwrap();
+        writer.sink().send_pending().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while stream.writer.retrying().is_none() {
+            assert!(Instant::now() < deadline, "no retry");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        let (status, body) = get(&metrics, "/health").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "degraded", "{body}");
+        assert_eq!(health["streams"][0]["state"], "retrying", "{body}");
+        let reason = health["streams"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains(&blocker.display().to_string()), "{reason}");
+        let (_, text) = get(&metrics, "/metrics").await;
+        assert!(
+            text.contains("dss_lake_ingest_streams_retrying 1"),
+            "{text}"
+        );
+        assert!(!text.contains("dss_lake_ingest_commit_failures_total{stream=\"s\"} 0"));
+
+        std::fs::remove_file(&blocker).unwrap();
+        while stream.writer.retrying().is_some() {
+            assert!(Instant::now() < deadline, "still retrying");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (status, body) = get(&metrics, "/health").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("\"state\":\"ok\""), "{body}");
+        assert_eq!(writer.close().unwrap().commits, 1);
+    }
 }

@@ -55,6 +55,7 @@ fn ingest_config(sim: &Sim, addr: SocketAddr, lake: &Path, tables: &[Table]) -> 
             max_bytes: 64 << 20,
             max_age: Duration::from_millis(500),
         },
+        commit_retry: dss_lake_batch::CommitRetry::default(),
         connection: ConnectionSettings {
             heartbeat_interval: Duration::from_millis(100),
             watchdog_heartbeats: 5,

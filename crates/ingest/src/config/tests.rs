@@ -31,6 +31,7 @@ fn a_minimal_file_gets_every_default() {
         Some(DEFAULT_METRICS_ADDR.parse().unwrap())
     );
     assert_eq!(config.flush, FlushPolicy::default());
+    assert_eq!(config.commit_retry, CommitRetry::default());
     assert_eq!(config.connection, ConnectionSettings::default());
     assert_eq!(config.streams[0].name.as_str(), "freezers");
     assert_eq!(config.streams[0].key.expose(), KEY);
@@ -41,6 +42,7 @@ fn every_setting_and_the_overrides_reach_the_config() {
     let text = format!(
         "lake = \"/data/lake\"\nmetrics_addr = \"127.0.0.1:1\"\nshutdown_timeout = \"5s\"\n\
          [flush]\nmax_rows = 10\nmax_bytes = 1000\nmax_age = \"250ms\"\n\
+         [commit_retry]\ninitial = \"5ms\"\nmax = \"2s\"\n\
          [connection]\nheartbeat_interval = \"1s\"\nwatchdog_heartbeats = 2\nbackoff_initial = \"10ms\"\n\
          backoff_max = \"1s\"\nconnect_timeout = \"2s\"\nmax_message_size = 4096\n\
          [[stream]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1/stream\"\nkey = \"{KEY}\"\n"
@@ -51,6 +53,13 @@ fn every_setting_and_the_overrides_reach_the_config() {
     assert_eq!(config.flush.max_rows, 10);
     assert_eq!(config.flush.max_bytes, 1000);
     assert_eq!(config.flush.max_age, Duration::from_millis(250));
+    assert_eq!(
+        config.commit_retry,
+        CommitRetry {
+            initial: Duration::from_millis(5),
+            max: Duration::from_secs(2),
+        }
+    );
     assert_eq!(config.connection.watchdog(), Duration::from_secs(2));
     assert_eq!(config.connection.max_message_size, 4096);
 
@@ -92,6 +101,12 @@ fn bad_values_are_refused_with_the_field_named_and_never_the_key() {
                 "key = \"{KEY}\"\n[connection]\nwatchdog_heartbeats = 0"
             )),
             "connection.watchdog_heartbeats",
+        ),
+        (
+            stream(&format!(
+                "key = \"{KEY}\"\n[commit_retry]\ninitial = \"1s\"\nmax = \"10ms\""
+            )),
+            "commit_retry.max",
         ),
         (
             format!("[[stream]]\nname = \"bad name\"\nurl = \"wss://h\"\nkey = \"{KEY}\""),

@@ -1,0 +1,293 @@
+//! The daemon on a disk that fills up during a live ingest from the emulator: the stream does
+//! not die, `/health` and `/metrics` say why it waits, the emulator drops the unread connection,
+//! and once space is freed the daemon resumes by itself (reconnecting with `seq_start`) with
+//! every event the emulator sent in the lake exactly once, without a restart.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
+use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
+use dss_lake_schema::{StreamName, Table, layout};
+use dss_lake_sim::{Rate, Sim, SimConfig};
+use tokio::net::{TcpListener, TcpStream};
+
+#[path = "../../batch/tests/support/tmpfs.rs"]
+mod tmpfs;
+use tmpfs::Tmpfs;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(PATIENCE, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+/// Like [`wait_for`], for a condition that needs an HTTP request.
+async fn wait_for_http(
+    addr: SocketAddr,
+    path: &str,
+    what: &str,
+    done: impl Fn(&str, &str) -> bool,
+) {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let (status, body) = http_get(addr, path).await;
+            if done(&status, &body) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// How often each `seq` is in the lake's event tables; fails on any leftover hidden file.
+fn seq_counts(lake: &Path) -> BTreeMap<i64, usize> {
+    let mut counts = BTreeMap::new();
+    let partitions = Table::EVENTS
+        .iter()
+        .filter_map(|&t| std::fs::read_dir(layout::table_dir(lake, t)).ok())
+        .flatten();
+    for partition in partitions.flatten() {
+        for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            assert!(!layout::is_hidden(&name), "leftover {name}");
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(file.path()).unwrap(),
+            )
+            .unwrap();
+            let mask = parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
+            for batch in reader.with_projection(mask).build().unwrap() {
+                let batch = batch.unwrap();
+                let column = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow_array::Int64Array>()
+                    .unwrap();
+                for &seq in column.values() {
+                    *counts.entry(seq).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// The emulator serving on loopback (its datapoint subscription's id) and a daemon config with
+/// that one stream and its lake on `disk`.
+async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
+    // Slow enough that the replay buffer outlasts the pause many times over, and that the
+    // emulator's socket buffers do not fill before it drops the client for unanswered
+    // heartbeats (it cannot notice while its own send is blocked).
+    let sim = Sim::new(SimConfig {
+        rate: Rate::PerSecond(500.0),
+        heartbeat_interval: Duration::from_millis(100),
+        max_missed_heartbeats: 3,
+        replay_buffer: 100_000,
+        stats_interval: None,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_addr = listener.local_addr().unwrap();
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let subscription = sim
+        .subscriptions()
+        .into_iter()
+        .find(|s| s.subscription_type == Table::Datapoint)
+        .unwrap();
+    let config = Config {
+        lake: disk.path().join("lake"),
+        metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
+        flush: FlushPolicy {
+            max_rows: 5_000,
+            max_bytes: 64 << 20,
+            max_age: Duration::from_millis(300),
+        },
+        commit_retry: CommitRetry {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(500),
+        },
+        connection: ConnectionSettings {
+            heartbeat_interval: Duration::from_millis(100),
+            watchdog_heartbeats: 5,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(200),
+            connect_timeout: Duration::from_secs(2),
+            max_message_size: 1 << 20,
+        },
+        shutdown_timeout: Duration::from_secs(10),
+        streams: vec![StreamConfig {
+            name: StreamName::parse("datapoint").unwrap(),
+            url: format!("ws://{sim_addr}/stream"),
+            key: StreamKey::new(&subscription.stream_key).unwrap(),
+        }],
+    };
+    (sim, subscription.id, config)
+}
+
+/// Asserts the lake holds every `seq` of `1..=last` exactly once.
+fn assert_exactly_once(lake: &Path, last: u64) {
+    let last = last as i64;
+    let expected: BTreeMap<i64, usize> = (1..=last).map(|s| (s, 1)).collect();
+    let counts = seq_counts(lake);
+    assert!(
+        counts == expected,
+        "not every seq of 1..={last} exactly once: {} distinct stored, {} rows, first missing {:?}",
+        counts.len(),
+        counts.values().sum::<usize>(),
+        (1..=last).find(|s| !counts.contains_key(s))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once_freed() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let (sim, subscription, config) = emulator_and_config(&disk).await;
+    let lake = config.lake.clone();
+    let running = Ingest::start(config).await.unwrap();
+    let http = running.metrics_addr().unwrap();
+    let stream = Arc::clone(&running.metrics().streams[0]);
+    wait_for("two commits", || {
+        stream.writer.commits.load(Ordering::Relaxed) >= 2
+    })
+    .await;
+
+    let filler = disk.fill();
+    let path = lake.display().to_string();
+    wait_for_http(
+        http,
+        "/health",
+        "/health to report the full disk",
+        |status, body| {
+            !status.contains("200")
+                && body.contains("\"status\":\"degraded\"")
+                && body.contains("\"state\":\"retrying\"")
+                && body.contains("No space left on device")
+                && body.contains(&path)
+        },
+    )
+    .await;
+    let (status, health) = http_get(http, "/health").await;
+    assert!(status.contains("503"), "{status}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let reason = health["streams"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("No space left on device") && reason.contains(&path),
+        "{reason}"
+    );
+    let (_, metrics) = http_get(http, "/metrics").await;
+    assert!(
+        metrics.contains("dss_lake_ingest_streams_retrying 1"),
+        "{metrics}"
+    );
+    assert!(stream.writer.commit_failures.load(Ordering::Relaxed) > 0);
+    // Backpressure reached the socket: nothing reads it, so the emulator gives up on us.
+    wait_for("the emulator to drop the unread connection", || {
+        sim.stats().heartbeat_timeouts >= 1
+    })
+    .await;
+    let commits_while_full = stream.writer.commits.load(Ordering::Relaxed);
+
+    std::fs::remove_file(&filler).unwrap();
+    // Every event the emulator has produced so far: 1 ..= sent.
+    let sent = sim
+        .stats()
+        .subscriptions
+        .iter()
+        .find(|s| s.id == subscription)
+        .unwrap()
+        .next_seq
+        - 1;
+    wait_for_http(http, "/health", "/health to recover", |status, body| {
+        status.contains("200") && body.contains("\"status\":\"ok\"")
+    })
+    .await;
+    let name = StreamName::parse("datapoint").unwrap();
+    wait_for("every sent event to be committed", || {
+        Checkpoint::load(&lake, &name)
+            .ok()
+            .and_then(|c| c.seq)
+            .is_some_and(|seq| seq >= sent)
+    })
+    .await;
+    assert!(stream.writer.commits.load(Ordering::Relaxed) > commits_while_full);
+    assert!(stream.reconnects.load(Ordering::Relaxed) >= 1);
+    let (_, metrics) = http_get(http, "/metrics").await;
+    assert!(
+        metrics.contains("dss_lake_ingest_streams_retrying 0"),
+        "{metrics}"
+    );
+
+    let summary = running.shutdown().await.unwrap();
+    let stats = sim.stats();
+    assert_eq!(stats.replay_skipped, 0, "the replay buffer held");
+    assert_eq!(
+        summary.streams[0].counts.gaps, 0,
+        "the resume asked for the next seq"
+    );
+    let last = summary.streams[0].checkpoint.seq.unwrap();
+    assert!(last >= sent);
+    assert_exactly_once(&lake, last);
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_while_the_disk_is_full_names_the_cause_and_a_restart_loses_nothing() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let (sim, _, config) = emulator_and_config(&disk).await;
+    let running = Ingest::start(config.clone()).await.unwrap();
+    let stream = Arc::clone(&running.metrics().streams[0]);
+    wait_for("a commit", || {
+        stream.writer.commits.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+    let filler = disk.fill();
+    wait_for("a retry", || stream.writer.retrying().is_some()).await;
+    // The writer stops retrying instead of holding shutdown until its timeout.
+    let message = running.shutdown().await.unwrap_err().to_string();
+    assert!(message.contains("No space left on device"), "{message}");
+    assert!(
+        message.contains(&config.lake.display().to_string()),
+        "{message}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let running = Ingest::start(config.clone()).await.unwrap();
+    let stream = Arc::clone(&running.metrics().streams[0]);
+    let resumed_from = stream.last_seq().unwrap();
+    wait_for("the restart to go on", || {
+        stream.last_seq().unwrap_or(0) > resumed_from + 500
+    })
+    .await;
+    let summary = running.shutdown().await.unwrap();
+    assert_eq!(summary.streams[0].counts.gaps, 0);
+    assert_exactly_once(&config.lake, summary.streams[0].checkpoint.seq.unwrap());
+    sim.shutdown();
+}
