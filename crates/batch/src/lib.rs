@@ -41,6 +41,7 @@ pub mod import;
 mod lake;
 mod policy;
 mod recover;
+mod seq_ranges;
 mod sink;
 mod writer;
 
@@ -51,5 +52,6 @@ pub use error::{LakeError, Result};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
 pub use recover::Recovery;
+pub use seq_ranges::SeqRanges;
 pub use sink::{CHUNK_ROWS, Pushed, SinkCounts, StreamSink};
 pub use writer::{Commit, WriterStats};
