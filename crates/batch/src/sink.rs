@@ -69,9 +69,12 @@ pub struct StreamSink {
     last_seq: Option<u64>,
     /// `Some` for an import: the exact rule replaces the replay rule.
     exact: Option<Box<ExactDedupe>>,
-    /// Seqs of the event rows held here, and seqs reported missing by the gap rows held here.
+    /// Seqs of the event rows held here (an import's), and seqs reported missing by the gap
+    /// rows held here. A live chunk's seqs are `live_first..=last_seq` less its gaps instead,
+    /// which costs the hot path nothing per event.
     pending_seqs: SeqRanges,
     pending_gaps: SeqRanges,
+    live_first: Option<u64>,
     pending_rows: usize,
     counts: SinkCounts,
 }
@@ -91,6 +94,7 @@ impl StreamSink {
             exact: None,
             pending_seqs: SeqRanges::new(),
             pending_gaps: SeqRanges::new(),
+            live_first: None,
             pending_rows: 0,
             counts: SinkCounts::default(),
         }
@@ -134,6 +138,7 @@ impl StreamSink {
                 return Ok(Pushed::Duplicate);
             }
             self.last_seq = exact.last_seq();
+            self.pending_seqs.insert(event.seq);
         } else {
             if let Some(last) = self.last_seq {
                 if event.seq <= last {
@@ -148,8 +153,8 @@ impl StreamSink {
                 }
             }
             self.last_seq = Some(event.seq);
+            self.live_first.get_or_insert(event.seq);
         }
-        self.pending_seqs.insert(event.seq);
         let index = event.table() as usize;
         self.tables[index]
             .append(event, self.stream.as_str(), received_at)
@@ -243,10 +248,15 @@ impl StreamSink {
         if self.gaps.len() > 0 {
             batches.push((Table::Gaps, self.gaps.finish()));
         }
+        let gaps = std::mem::take(&mut self.pending_gaps);
+        let seqs = match (self.live_first.take(), self.last_seq) {
+            (Some(first), Some(last)) => live_chunk_seqs(first, last, &gaps),
+            _ => std::mem::take(&mut self.pending_seqs),
+        };
         let message = ToWriter::Rows {
             batches,
-            seqs: std::mem::take(&mut self.pending_seqs),
-            gaps: std::mem::take(&mut self.pending_gaps),
+            seqs,
+            gaps,
         };
         self.send(message)?;
         self.pending_rows = 0;
@@ -293,6 +303,21 @@ impl Drop for StreamSink {
     }
 }
 
+/// The seqs a live chunk stored: they only climb, from `first` to `last`, and every seq skipped
+/// on the way is in `gaps` (whose first range may end just below `first`).
+fn live_chunk_seqs(first: u64, last: u64, gaps: &SeqRanges) -> SeqRanges {
+    let mut seqs = SeqRanges::new();
+    let mut next = first;
+    for (gap_first, gap_last) in gaps.iter() {
+        if gap_first > next {
+            seqs.insert_range(next, gap_first - 1);
+        }
+        next = next.max(gap_last.saturating_add(1));
+    }
+    seqs.insert_range(next, last);
+    seqs
+}
+
 /// Builds rows of the `gaps` table.
 #[derive(Debug, Default)]
 struct GapBuilder {
@@ -323,5 +348,47 @@ impl GapBuilder {
             Arc::new(detected_at),
         ];
         RecordBatch::try_new(Table::Gaps.schema(), columns).expect("columns in schema order")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_chunk_holds_its_seq_span_less_its_gaps() {
+        let mut gaps = SeqRanges::from_range(3, 4);
+        gaps.insert_range(8, 8);
+        let seqs = live_chunk_seqs(5, 10, &gaps);
+        assert_eq!(seqs.iter().collect::<Vec<_>>(), [(5, 7), (9, 10)]);
+        let seqs = live_chunk_seqs(1, 9, &SeqRanges::from_range(2, 8));
+        assert_eq!(seqs.iter().collect::<Vec<_>>(), [(1, 1), (9, 9)]);
+        assert_eq!(live_chunk_seqs(7, 7, &SeqRanges::new()).len(), 1);
+    }
+
+    #[test]
+    fn live_pushes_reach_the_checkpoint_as_ranges_with_their_gaps_accounted() {
+        let lake = tempfile::tempdir().unwrap();
+        let stream = StreamName::parse("live").unwrap();
+        let mut writer = crate::Lake::new(lake.path()).open_stream(&stream).unwrap();
+        let mut decoder = dss_lake_frame::FrameDecoder::new();
+        let frames = dss_lake_fleet::corpus(2, 30);
+        for (i, frame) in frames.iter().enumerate() {
+            if matches!(i + 1, 5 | 6 | 20) {
+                continue; // never arrived
+            }
+            let Ok(dss_lake_frame::Frame::Event(event)) = decoder.decode_message(frame) else {
+                panic!("the corpus decodes");
+            };
+            writer.sink().push_event(&event, 0).unwrap();
+            if i == 10 {
+                writer.sink().flush().unwrap();
+            }
+        }
+        let checkpoint = writer.close().unwrap();
+        assert_eq!(checkpoint.seq, Some(30));
+        let committed: Vec<_> = checkpoint.committed.iter().collect();
+        assert_eq!(committed, [(1, 4), (7, 19), (21, 30)]);
+        assert_eq!(checkpoint.accounted, SeqRanges::from_range(1, 30));
     }
 }
