@@ -86,7 +86,9 @@ impl Checkpoint {
         let path = layout::checkpoint_path(lake, stream);
         let dir = path.parent().expect("checkpoint paths have a folder");
         let temp = dir.join(format!(".{stream}.json.tmp"));
-        let json = serde_json::to_vec_pretty(self).expect("a checkpoint always serialises");
+        // Compact: part-way through a Collector archive the committed set can hold a range per
+        // event of the files read so far, and pretty JSON spends four lines on each.
+        let json = serde_json::to_vec(self).expect("a checkpoint always serialises");
         let mut file = File::create(&temp).map_err(LakeError::io("creating", &temp))?;
         file.write_all(&json)
             .map_err(LakeError::io("writing", &temp))?;

@@ -47,9 +47,11 @@ impl SeqRanges {
         self.ranges.last_key_value().map(|(_, &last)| last)
     }
 
-    /// How many seqs the set holds.
+    /// How many seqs the set holds (saturating: `0..=u64::MAX` has one more than a u64 holds).
     pub fn len(&self) -> u64 {
-        self.iter().map(|(first, last)| last - first + 1).sum()
+        self.iter()
+            .map(|(first, last)| (last - first).saturating_add(1))
+            .fold(0, u64::saturating_add)
     }
 
     /// How many ranges the set holds (what it costs to store).
@@ -215,6 +217,7 @@ mod tests {
         assert_eq!(ranges(&set), [(1, 20)]);
         set.insert_range(0, u64::MAX);
         assert_eq!(ranges(&set), [(0, u64::MAX)]);
+        assert_eq!(set.len(), u64::MAX);
         assert!(!set.insert(u64::MAX));
         set.insert_range(5, 4);
         assert_eq!(set.range_count(), 1, "an empty range adds nothing");
