@@ -1,6 +1,8 @@
 //! `dss-lake`: the command line. Each subcommand lives in its own module under `src/cmd/` and
 //! only parses flags into the library crates' configs; the work happens in `crates/`.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 mod cmd;
@@ -41,20 +43,22 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if cli.check {
-        return check(&cli.command);
+        return check(&cli.command).map(|()| ExitCode::SUCCESS);
     }
-    match cli.command {
+    let done = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Corpus(args) => cmd::corpus::run(args),
-        Command::Import(args) => cmd::import::run(args),
+        // The one subcommand with an outcome between success and failure: a partial import.
+        Command::Import(args) => return cmd::import::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// `--check`: everything a start would validate, without binding a port or touching the lake.

@@ -1,5 +1,6 @@
 //! `dss-lake import` as a user runs it: the real binary, real files, DuckDB reading the lake,
-//! and `kill -9` in the middle of a million-event import.
+//! a DSS Collector archive (one file per event type) in any order, and `kill -9` in the middle
+//! of a million-event import of one.
 
 use std::fs;
 use std::io::Write;
@@ -35,14 +36,59 @@ fn write_archive(path: &Path, count: usize, seed: u64) {
 }
 
 fn import(lake: &Path, archive: &Path) -> std::process::Child {
+    import_all(
+        lake,
+        "archive",
+        std::slice::from_ref(&archive.to_path_buf()),
+    )
+}
+
+fn import_all(lake: &Path, stream: &str, archives: &[PathBuf]) -> std::process::Child {
     Command::new(BIN)
-        .args(["import", "--stream", "archive", "--lake"])
+        .args(["import", "--stream", stream, "--lake"])
         .arg(lake)
-        .arg(archive)
+        .args(archives)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// What the DSS Collector writes for stream `id`: `ES<id>-<event_type>.json`, the payloads of
+/// that type back to back, so one seq sequence is dealt out across the files. Every seq in
+/// `dropped` is left out (the Collector drops what it mis-parses). Returns the files and seqs.
+fn write_collector_archive(
+    dir: &Path,
+    id: u32,
+    frames: &[String],
+    dropped: &dyn Fn(u64) -> bool,
+) -> (Vec<PathBuf>, Vec<i64>) {
+    let mut files: std::collections::BTreeMap<String, std::io::BufWriter<fs::File>> =
+        Default::default();
+    let mut seqs = Vec::new();
+    for (i, frame) in frames.iter().enumerate() {
+        let seq = i as u64 + 1;
+        if dropped(seq) {
+            continue;
+        }
+        let payload = frame.split_once('|').unwrap().1;
+        let event_type = payload
+            .split_once(r#""event_type":""#)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .unwrap()
+            .0;
+        let path = dir.join(format!("ES{id}-{event_type}.json"));
+        let out = files
+            .entry(event_type.to_owned())
+            .or_insert_with(|| std::io::BufWriter::new(fs::File::create(path).unwrap()));
+        out.write_all(payload.as_bytes()).unwrap();
+        seqs.push(seq as i64);
+    }
+    let paths = files
+        .keys()
+        .map(|t| dir.join(format!("ES{id}-{t}.json")))
+        .collect();
+    (paths, seqs)
 }
 
 #[test]
@@ -57,11 +103,13 @@ fn duckdb_reads_every_imported_event_exactly_once_and_every_bad_line_from_quaran
     let lake = dir.path().join("lake");
 
     let first = import(&lake, &archive).wait_with_output().unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "bad lines make a partial import: {}",
         String::from_utf8_lossy(&first.stderr)
     );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("partial"));
     let summary = String::from_utf8_lossy(&first.stdout);
     assert_eq!(
         summary_value(&summary, "quarantined"),
@@ -154,12 +202,98 @@ fn seqs_in_lake(lake: &Path) -> Vec<i64> {
         .collect()
 }
 
+/// Every seq the `gaps` rows of `stream` report missing, sorted (twice if reported twice).
+fn reported_missing(lake: &Path, stream: &str) -> Vec<i64> {
+    let rows = common::lake_rows(lake, Table::Gaps, &["expected_seq", "received_seq"]);
+    let mut seqs: Vec<i64> = rows
+        .into_iter()
+        .filter(|(s, _)| s == stream)
+        .flat_map(|(_, row)| row[0].parse::<i64>().unwrap()..row[1].parse::<i64>().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    seqs
+}
+
+/// Issue 13: `import --stream es1 ES1-*.json` on a Collector archive of 25 events stored 7.
+#[test]
+fn a_collector_archive_of_several_files_is_imported_in_full_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dss_lake_fleet::corpus(31, 25);
+    let (files, seqs) = write_collector_archive(dir.path(), 1, &frames, &|seq| seq == 13);
+    assert!(files.len() >= 3, "{files:?}");
+    let (others, _) =
+        write_collector_archive(dir.path(), 2, &dss_lake_fleet::corpus(32, 40), &|_| false);
+    for order in [files.clone(), files.iter().rev().cloned().collect()] {
+        let lake = tempfile::tempdir().unwrap();
+        let out = import_all(lake.path(), "es1", &order)
+            .wait_with_output()
+            .unwrap();
+        let summary = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{summary}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stored = summary_value(&summary, "datapoint") + sum_others(&summary);
+        assert_eq!(stored, 24, "{summary}");
+        assert_eq!(summary_value(&summary, "duplicates"), 0, "{summary}");
+        assert_eq!(summary_value(&summary, "seq gaps"), 1, "{summary}");
+        let mut in_lake = seqs_in_lake(lake.path());
+        in_lake.sort_unstable();
+        assert_eq!(in_lake, seqs);
+        assert_eq!(reported_missing(lake.path(), "es1"), [13]);
+
+        // Again, in another order: nothing added, and nothing is called a duplicate that is
+        // not one (the checkpoint knows these files).
+        let again = import_all(lake.path(), "es1", &files)
+            .wait_with_output()
+            .unwrap();
+        let again = String::from_utf8_lossy(&again.stdout);
+        assert_eq!(summary_value(&again, "files written"), 0, "{again}");
+        // The same events in one new file: real duplicates, and the summary says which.
+        let merged = dir.path().join("merged.ndjson");
+        let mut lines: Vec<&str> = frames
+            .iter()
+            .map(|f| f.split_once('|').unwrap().1)
+            .collect();
+        lines.swap(0, 24);
+        lines.remove(12); // seq 13, which the Collector dropped
+        fs::write(&merged, lines.join("\n")).unwrap();
+        let copy = import_all(lake.path(), "es1", &[merged])
+            .wait_with_output()
+            .unwrap();
+        let copy = String::from_utf8_lossy(&copy.stdout);
+        assert_eq!(summary_value(&copy, "duplicates"), 24, "{copy}");
+        assert!(
+            copy.contains("already in the lake (seq 1-12, 14-25)"),
+            "{copy}"
+        );
+        assert_eq!(summary_value(&copy, "files written"), 0, "{copy}");
+
+        // A second stream's archive, under its own name: all of it, none a duplicate.
+        let out = import_all(lake.path(), "es2", &others)
+            .wait_with_output()
+            .unwrap();
+        let summary = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(summary_value(&summary, "duplicates"), 0, "{summary}");
+        let mut es2 = common::seqs_by_stream(lake.path()).remove("es2").unwrap();
+        es2.sort_unstable();
+        assert!(es2.iter().copied().eq(1..=40), "{es2:?}");
+    }
+}
+
+/// The archive is a Collector's (one file per event type, one seq sequence across them), named
+/// in reverse, so each commit holds seqs from all over the sequence: recovery and the re-runs'
+/// dedupe must be exact, not "above the highest committed seq".
 #[test]
 fn kill_9_during_a_million_event_import_then_rerun_stores_every_seq_exactly_once() {
     const EVENTS: usize = 1_000_000;
     let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("big.ndjson");
-    write_archive(&archive, EVENTS, 23);
+    let (mut archive, _) =
+        write_collector_archive(dir.path(), 1, &dss_lake_fleet::corpus(23, EVENTS), &|_| {
+            false
+        });
+    archive.reverse();
     let lake = dir.path().join("lake");
 
     // A reader that keeps opening every visible file while the imports run and get killed.
@@ -178,13 +312,13 @@ fn kill_9_during_a_million_event_import_then_rerun_stores_every_seq_exactly_once
     // Kill at spread-out moments: early, mid-way, late (by committed progress, not by timer).
     let mut kills = 0;
     for fraction in [0.1, 0.4, 0.7] {
-        let mut child = import(&lake, &archive);
+        let mut child = import_all(&lake, "archive", &archive);
         let started = Instant::now();
         loop {
             let committed = dss_lake_batch::Checkpoint::load(&lake, &"archive".parse().unwrap())
                 .unwrap()
-                .seq
-                .unwrap_or(0);
+                .committed
+                .len();
             if committed as f64 >= fraction * EVENTS as f64
                 || started.elapsed() > Duration::from_secs(120)
             {
@@ -205,7 +339,9 @@ fn kill_9_during_a_million_event_import_then_rerun_stores_every_seq_exactly_once
         }
         child.wait().unwrap();
     }
-    let last = import(&lake, &archive).wait_with_output().unwrap();
+    let last = import_all(&lake, "archive", &archive)
+        .wait_with_output()
+        .unwrap();
     assert!(
         last.status.success(),
         "{}",
@@ -224,6 +360,11 @@ fn kill_9_during_a_million_event_import_then_rerun_stores_every_seq_exactly_once
     assert!(
         seqs.iter().copied().eq(1..=EVENTS as i64),
         "every seq exactly once"
+    );
+    assert_eq!(
+        reported_missing(&lake, "archive"),
+        [0i64; 0],
+        "no gaps: the archive has none"
     );
     assert_eq!(check_visible_files(&lake), check_visible_files(&lake));
 }

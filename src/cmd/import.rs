@@ -1,12 +1,24 @@
 //! `dss-lake import`: load archived DSS events (NDJSON or DSS Collector files) into the lake.
+//!
+//! Exit status: 0 when every record of the archives is now an event in the lake (stored by this
+//! run or already there), [`PARTIAL`] when some records went to quarantine instead, 1 on an error
+//! (what was committed before it stays, and a re-run continues from there).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use dss_lake_batch::Lake;
-use dss_lake_batch::import::{ArchiveFormat, import_files};
+use dss_lake_batch::import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_schema::{StreamName, Table};
+
+/// The exit status of an import that completed but quarantined records: they are kept (with
+/// their raw text, in `quarantine`) yet are not events, so a script should look at them. Not 2,
+/// which clap uses for a bad command line.
+const PARTIAL: u8 = 3;
+/// Ranges of skipped seqs the summary lists before it counts the rest.
+const SHOWN_RANGES: usize = 5;
 
 /// Flags of `dss-lake import`.
 #[derive(Debug, clap::Args)]
@@ -22,7 +34,8 @@ pub(crate) struct ImportArgs {
     /// `concatenated` (JSON objects back to back, as the DSS Collector writes them).
     #[arg(long, env = "DSS_LAKE_IMPORT_FORMAT", default_value = "auto", value_parser = parse_format)]
     format: ArchiveFormat,
-    /// Archive files, imported in the order given.
+    /// Archive files, in any order: each event is stored once, whichever file holds it (a DSS
+    /// Collector stream's `ES<id>-*.json` files are one sequence and are imported together).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -38,7 +51,7 @@ fn parse_format(text: &str) -> Result<ArchiveFormat, String> {
     }
 }
 
-pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut total = 0;
     for file in &args.files {
         total += std::fs::metadata(file)
@@ -64,6 +77,19 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     .with_context(|| format!("importing into {}", args.lake.display()))?;
     bar.finish_and_clear();
 
+    print_summary(&args, &summary);
+    if summary.counts.quarantined > 0 {
+        eprintln!(
+            "dss-lake import: partial: {} records were not events and went to quarantine \
+             (SELECT * FROM quarantine WHERE stream = '{}')",
+            summary.counts.quarantined, args.stream
+        );
+        return Ok(ExitCode::from(PARTIAL));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(args: &ImportArgs, summary: &ImportSummary) {
     println!(
         "imported into {} (stream {})",
         args.lake.display(),
@@ -80,11 +106,31 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         "  {:<14} {:>12} lines",
         "quarantined", summary.counts.quarantined
     );
-    println!(
-        "  {:<14} {:>12} events",
-        "duplicates", summary.counts.duplicates
-    );
+    let report = &summary.dedupe;
+    let in_lake = report.in_lake.len();
+    if in_lake > 0 {
+        println!(
+            "  {:<14} {:>12} events skipped: already in the lake (seq {})",
+            "duplicates",
+            in_lake,
+            report.in_lake.describe(SHOWN_RANGES)
+        );
+    } else {
+        println!("  {:<14} {:>12} events", "duplicates", 0);
+    }
+    if report.repeated > 0 {
+        println!(
+            "  {:<14} {:>12} events skipped: their seq came earlier in these archives (stored once)",
+            "repeated", report.repeated
+        );
+    }
     println!("  {:<14} {:>12}", "seq gaps", summary.counts.gaps);
+    if report.gaps_filled > 0 {
+        println!(
+            "  {:<14} {:>12} events whose seq an earlier gaps row reported missing",
+            "gaps filled", report.gaps_filled
+        );
+    }
     if summary.bytes_already_imported > 0 {
         println!(
             "  {:<14} {:>12} bytes (committed by an earlier import)",
@@ -95,5 +141,4 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         "  {:<14} {:>12} ({} bytes)",
         "files written", summary.files_written, summary.bytes_written
     );
-    Ok(())
 }

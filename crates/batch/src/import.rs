@@ -6,6 +6,11 @@
 //! no separator. Each archive is identified by a fingerprint of its first 64 KiB, and the
 //! checkpoint remembers how many of its bytes are committed: importing it again skips them
 //! (events would be dropped as duplicates anyway, but quarantined lines have no `seq`).
+//!
+//! Files and the events in them may come in any order: a seq is skipped only when it is in the
+//! checkpoint's committed set or earlier in the same import ([`crate::dedupe`]), and gaps are
+//! decided once everything is read. The Collector writes one file per event type of a stream,
+//! each holding every Nth seq of one sequence, so no other rule would take all of them.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -15,6 +20,7 @@ use std::sync::atomic::Ordering;
 use dss_lake_frame::{Frame, FrameDecoder};
 use dss_lake_schema::StreamName;
 
+use crate::dedupe::DedupeReport;
 use crate::error::{LakeError, Result};
 use crate::lake::Lake;
 use crate::sink::{SinkCounts, StreamSink};
@@ -33,6 +39,8 @@ pub enum ArchiveFormat {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     pub counts: SinkCounts,
+    /// What the duplicates were (`counts.duplicates` is their total) and which gaps were filled.
+    pub dedupe: DedupeReport,
     pub files_written: u64,
     pub bytes_written: u64,
     /// Bytes skipped because an earlier import already committed them.
@@ -55,6 +63,7 @@ pub fn import_files(
     let mut writer = lake.open_stream(stream)?;
     let mut summary = ImportSummary::default();
     let mut decoder = FrameDecoder::new();
+    writer.import_sink();
     for path in paths {
         let committed = writer.opened_at().sources.clone();
         import_one(
@@ -68,7 +77,9 @@ pub fn import_files(
             on_bytes,
         )?;
     }
+    writer.sink().record_import_gaps(lake.clock().now())?;
     summary.counts = writer.sink().counts().clone();
+    summary.dedupe = writer.sink().dedupe_report().cloned().unwrap_or_default();
     let stats = std::sync::Arc::clone(writer.stats());
     writer.close()?;
     summary.files_written = stats.files.load(Ordering::Relaxed);

@@ -78,8 +78,11 @@ impl Lake {
     /// Locks `stream`, cleans up after any crash, and starts its writer.
     pub fn open_stream(&self, stream: &StreamName) -> Result<StreamWriter> {
         let lock = StreamLock::acquire(&self.root, stream)?;
-        let checkpoint = Checkpoint::load(&self.root, stream)?;
+        let (mut checkpoint, legacy) = Checkpoint::load_stored(&self.root, stream)?;
         let recovery = recover_stream(&self.root, stream, &checkpoint)?;
+        if legacy {
+            checkpoint = crate::legacy::upgrade(&self.root, stream, checkpoint)?;
+        }
         if !recovery.removed_in_flight.is_empty() || !recovery.rolled_back.is_empty() {
             tracing::warn!(
                 %stream,
@@ -129,6 +132,15 @@ impl StreamWriter {
     /// The checkpoint found when the stream was opened: resume from `seq + 1`.
     pub fn opened_at(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    /// The sink, switched to the importer's duplicate rule (a seq is a duplicate only if it is
+    /// in the lake or earlier in the import) for input in no particular order.
+    pub(crate) fn import_sink(&mut self) -> &mut StreamSink {
+        let checkpoint = &self.checkpoint;
+        let sink = self.sink.as_mut().expect("the sink lives until close");
+        sink.dedupe_exactly(checkpoint);
+        sink
     }
 
     pub fn recovery(&self) -> &Recovery {

@@ -5,8 +5,10 @@
 //! stream's writer thread, which holds them until the [`FlushPolicy`] says commit. A commit writes
 //! one sorted, zstd-compressed Parquet file per table and event date under
 //! `<lake>/<table>/date=YYYY-MM-DD/`, hidden until fsynced and renamed, and only then advances the
-//! stream's [`Checkpoint`]. Opening a stream removes whatever an interrupted commit left, so the
-//! checkpoint is the truth: resume from `seq + 1` and nothing is lost or doubled.
+//! stream's [`Checkpoint`], which names every committed seq as [`SeqRanges`]. Opening a stream
+//! removes whatever an interrupted commit left, so the checkpoint is the truth: live ingest
+//! resumes from its highest `seq + 1`, an import skips exactly the seqs in it, and nothing is
+//! lost or doubled.
 //!
 //! It does not read sockets, parse flags or serve queries; it never links DataFusion or tokio.
 //! Data flow: `Event` -> [`StreamSink::push_event`] -> queue -> writer -> `commit` -> files ->
@@ -35,23 +37,28 @@
 mod checkpoint;
 mod clock;
 mod commit;
+mod dedupe;
 mod error;
 mod fsync;
 pub mod import;
 mod lake;
+mod legacy;
 mod policy;
 mod recover;
 mod retry;
+mod seq_ranges;
 mod sink;
 mod writer;
 
 pub use checkpoint::{Checkpoint, StreamLock};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommittedFile, sort_columns, writer_properties};
+pub use dedupe::DedupeReport;
 pub use error::{LakeError, Result};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
 pub use recover::Recovery;
 pub use retry::CommitRetry;
+pub use seq_ranges::SeqRanges;
 pub use sink::{CHUNK_ROWS, Pushed, SinkCounts, StreamSink};
 pub use writer::{Commit, WriterStats};

@@ -2,9 +2,15 @@
 //!
 //! Two kinds of leftovers: in-flight files (`_inflight.*`, never visible to readers) of a write
 //! that was cut short, and complete files of a commit whose checkpoint never landed (a crash
-//! between rename and checkpoint). Both are deleted; the events they held are above the
-//! checkpoint, so the ingest daemon's resume (`seq_start = checkpoint + 1`) or a re-run import
-//! writes them again, exactly once.
+//! between rename and checkpoint). Both are deleted; the events they held are not in the
+//! checkpoint's committed set, so the ingest daemon's resume (`seq_start = checkpoint + 1`) or a
+//! re-run import writes them again, exactly once.
+//!
+//! A file's name carries the lowest seq it holds, and that decides: an event file is committed
+//! when its first seq is in the checkpoint's `committed` set, a gaps file when its first
+//! missing seq is in `accounted`. A commit only ever holds seqs outside those sets (the sinks'
+//! dedupe sees to it), so the test is exact in both directions, whatever order imports come in;
+//! for a checkpoint that only knows its highest seq it is the old `first <= seq`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -45,7 +51,9 @@ pub(crate) fn recover_stream(
                     belongs_to(final_name, stream).then_some(&mut recovery.removed_in_flight)
                 } else {
                     match layout::parse_file_name(name) {
-                        Some((s, range)) if &s == stream && uncommitted(range, checkpoint) => {
+                        Some((s, range))
+                            if &s == stream && uncommitted(table, range, checkpoint) =>
+                        {
                             Some(&mut recovery.rolled_back)
                         }
                         _ => None,
@@ -69,14 +77,15 @@ fn belongs_to(final_name: &str, stream: &StreamName) -> bool {
     layout::parse_file_name(final_name).is_some_and(|(s, _)| &s == stream)
 }
 
-fn uncommitted(range: FileRange, checkpoint: &Checkpoint) -> bool {
+fn uncommitted(table: Table, range: FileRange, checkpoint: &Checkpoint) -> bool {
     match range {
-        FileRange::Seq(first, _) => checkpoint.seq.is_none_or(|committed| first > committed),
+        FileRange::Seq(first, _) if table == Table::Gaps => !checkpoint.accounted.contains(first),
+        FileRange::Seq(first, _) => !checkpoint.committed.contains(first),
         FileRange::Commit(n) => n > checkpoint.commits,
     }
 }
 
-fn list(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn list(dir: &Path) -> Result<Vec<PathBuf>> {
     match fs::read_dir(dir) {
         Ok(entries) => entries
             .map(|e| e.map(|e| e.path()).map_err(LakeError::io("listing", dir)))

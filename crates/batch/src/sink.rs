@@ -1,8 +1,12 @@
 //! The producer's end of a stream: decoded events go into per-table Arrow builders owned by the
 //! producer (no sharing, no locks), and full chunks are handed to the writer through the queue.
 //!
-//! The sink also drops duplicates (`seq` at or below the last one seen, which starts at the
-//! stream's checkpoint) and records jumps in `seq` as gaps.
+//! The sink also drops duplicates and records missing seqs as gaps. Live ingest's rule: a `seq`
+//! at or below the last one seen (which starts at the checkpoint's highest) is a replay, and a
+//! jump above it is a gap. An import's rule ([`crate::dedupe`]): a duplicate is a seq already in
+//! the lake or earlier in the import, and the holes are reported when the import has pushed
+//! everything ([`StreamSink::record_import_gaps`]). Either way the seqs of the rows and of the
+//! gaps travel to the writer with the rows, which adds them to the checkpoint's sets.
 
 use std::sync::Arc;
 
@@ -12,7 +16,10 @@ use crossbeam_channel::Sender;
 use dss_lake_frame::{Event, Micros, QuarantineBuilder, Rejected, TableBuilder};
 use dss_lake_schema::{StreamName, Table, timestamp_type};
 
+use crate::checkpoint::Checkpoint;
+use crate::dedupe::{DedupeReport, ExactDedupe};
 use crate::error::{LakeError, Result};
+use crate::seq_ranges::SeqRanges;
 use crate::writer::{Commit, ToWriter, WriterStats};
 
 /// Rows per chunk handed to the writer: big enough to amortise the queue hand-off and Arrow
@@ -23,7 +30,8 @@ pub const CHUNK_ROWS: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
     Stored,
-    /// At or below the last seen `seq`: already in the lake (or already pending).
+    /// Live: at or below the last seen `seq`. Import: already in the lake, or earlier in the
+    /// import.
     Duplicate,
 }
 
@@ -61,6 +69,14 @@ pub struct StreamSink {
     quarantine: QuarantineBuilder,
     gaps: GapBuilder,
     last_seq: Option<u64>,
+    /// `Some` for an import: the exact rule replaces the replay rule.
+    exact: Option<Box<ExactDedupe>>,
+    /// Seqs of the event rows held here (an import's), and seqs reported missing by the gap
+    /// rows held here. A live chunk's seqs are `live_first..=last_seq` less its gaps instead,
+    /// which costs the hot path nothing per event.
+    pending_seqs: SeqRanges,
+    pending_gaps: SeqRanges,
+    live_first: Option<u64>,
     pending_rows: usize,
     counts: SinkCounts,
 }
@@ -83,6 +99,10 @@ impl StreamSink {
             quarantine: QuarantineBuilder::new(),
             gaps: GapBuilder::default(),
             last_seq,
+            exact: None,
+            pending_seqs: SeqRanges::new(),
+            pending_gaps: SeqRanges::new(),
+            live_first: None,
             pending_rows: 0,
             counts: SinkCounts::default(),
         }
@@ -92,9 +112,21 @@ impl StreamSink {
         &self.stream
     }
 
+    /// Switches to the importer's duplicate rule, against what `checkpoint` has committed.
+    /// Once switched, it stays: what the import has taken lives in that state.
+    pub(crate) fn dedupe_exactly(&mut self, checkpoint: &Checkpoint) {
+        self.exact
+            .get_or_insert_with(|| Box::new(ExactDedupe::new(checkpoint)));
+    }
+
     /// The highest `seq` accepted so far (the checkpoint's when nothing was pushed yet).
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
+    }
+
+    /// An import's account of what it skipped and filled; `None` on a live stream.
+    pub fn dedupe_report(&self) -> Option<&DedupeReport> {
+        self.exact.as_deref().map(ExactDedupe::report)
     }
 
     pub fn counts(&self) -> &SinkCounts {
@@ -108,18 +140,29 @@ impl StreamSink {
 
     /// Adds a decoded event; blocks when the writer is behind (backpressure).
     pub fn push_event(&mut self, event: &Event<'_>, received_at: Micros) -> Result<Pushed> {
-        if let Some(last) = self.last_seq {
-            if event.seq <= last {
+        if let Some(exact) = self.exact.as_deref_mut() {
+            if !exact.admit(event.seq) {
                 self.counts.duplicates += 1;
                 return Ok(Pushed::Duplicate);
             }
-            if event.seq > last + 1 {
-                self.gaps
-                    .append(self.stream.as_str(), last + 1, event.seq, received_at);
-                self.counts.gaps += 1;
+            self.last_seq = exact.last_seq();
+            self.pending_seqs.insert(event.seq);
+        } else {
+            if let Some(last) = self.last_seq {
+                if event.seq <= last {
+                    self.counts.duplicates += 1;
+                    return Ok(Pushed::Duplicate);
+                }
+                if event.seq > last + 1 {
+                    self.gaps
+                        .append(self.stream.as_str(), last + 1, event.seq, received_at);
+                    self.pending_gaps.insert_range(last + 1, event.seq - 1);
+                    self.counts.gaps += 1;
+                }
             }
+            self.last_seq = Some(event.seq);
+            self.live_first.get_or_insert(event.seq);
         }
-        self.last_seq = Some(event.seq);
         let index = event.table() as usize;
         self.tables[index]
             .append(event, self.stream.as_str(), received_at)
@@ -169,6 +212,26 @@ impl StreamSink {
         self.after_row()
     }
 
+    /// An import's last step: writes a `gaps` row for each hole the import leaves between the
+    /// stream's lowest and highest seq that no earlier row reported (the rule and why:
+    /// `ExactDedupe::take_missing`). Returns how many rows; nothing on a live stream, whose
+    /// gaps are recorded as they happen.
+    pub fn record_import_gaps(&mut self, detected_at: Micros) -> Result<u64> {
+        let Some(exact) = self.exact.as_deref_mut() else {
+            return Ok(0);
+        };
+        let missing = exact.take_missing();
+        for (first, last) in missing.iter() {
+            // `last` is below the stream's highest seq, so `last + 1` cannot overflow.
+            self.gaps
+                .append(self.stream.as_str(), first, last + 1, detected_at);
+            self.pending_gaps.insert_range(first, last);
+            self.counts.gaps += 1;
+            self.after_row()?;
+        }
+        Ok(missing.range_count() as u64)
+    }
+
     fn after_row(&mut self) -> Result<()> {
         self.pending_rows += 1;
         if self.pending_rows >= CHUNK_ROWS {
@@ -183,7 +246,6 @@ impl StreamSink {
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let last_seq = self.last_seq;
         let mut batches: Vec<(Table, RecordBatch)> = Vec::new();
         for builder in self.tables.iter_mut().filter(|b| !b.is_empty()) {
             batches.push((builder.table(), builder.finish()));
@@ -194,7 +256,17 @@ impl StreamSink {
         if self.gaps.len() > 0 {
             batches.push((Table::Gaps, self.gaps.finish()));
         }
-        self.send(ToWriter::Rows { batches, last_seq })?;
+        let gaps = std::mem::take(&mut self.pending_gaps);
+        let seqs = match (self.live_first.take(), self.last_seq) {
+            (Some(first), Some(last)) => live_chunk_seqs(first, last, &gaps),
+            _ => std::mem::take(&mut self.pending_seqs),
+        };
+        let message = ToWriter::Rows {
+            batches,
+            seqs,
+            gaps,
+        };
+        self.send(message)?;
         self.pending_rows = 0;
         Ok(())
     }
@@ -239,6 +311,21 @@ impl Drop for StreamSink {
     }
 }
 
+/// The seqs a live chunk stored: they only climb, from `first` to `last`, and every seq skipped
+/// on the way is in `gaps` (whose first range may end just below `first`).
+fn live_chunk_seqs(first: u64, last: u64, gaps: &SeqRanges) -> SeqRanges {
+    let mut seqs = SeqRanges::new();
+    let mut next = first;
+    for (gap_first, gap_last) in gaps.iter() {
+        if gap_first > next {
+            seqs.insert_range(next, gap_first - 1);
+        }
+        next = next.max(gap_last.saturating_add(1));
+    }
+    seqs.insert_range(next, last);
+    seqs
+}
+
 /// Builds rows of the `gaps` table.
 #[derive(Debug, Default)]
 struct GapBuilder {
@@ -269,5 +356,47 @@ impl GapBuilder {
             Arc::new(detected_at),
         ];
         RecordBatch::try_new(Table::Gaps.schema(), columns).expect("columns in schema order")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_chunk_holds_its_seq_span_less_its_gaps() {
+        let mut gaps = SeqRanges::from_range(3, 4);
+        gaps.insert_range(8, 8);
+        let seqs = live_chunk_seqs(5, 10, &gaps);
+        assert_eq!(seqs.iter().collect::<Vec<_>>(), [(5, 7), (9, 10)]);
+        let seqs = live_chunk_seqs(1, 9, &SeqRanges::from_range(2, 8));
+        assert_eq!(seqs.iter().collect::<Vec<_>>(), [(1, 1), (9, 9)]);
+        assert_eq!(live_chunk_seqs(7, 7, &SeqRanges::new()).len(), 1);
+    }
+
+    #[test]
+    fn live_pushes_reach_the_checkpoint_as_ranges_with_their_gaps_accounted() {
+        let lake = tempfile::tempdir().unwrap();
+        let stream = StreamName::parse("live").unwrap();
+        let mut writer = crate::Lake::new(lake.path()).open_stream(&stream).unwrap();
+        let mut decoder = dss_lake_frame::FrameDecoder::new();
+        let frames = dss_lake_fleet::corpus(2, 30);
+        for (i, frame) in frames.iter().enumerate() {
+            if matches!(i + 1, 5 | 6 | 20) {
+                continue; // never arrived
+            }
+            let Ok(dss_lake_frame::Frame::Event(event)) = decoder.decode_message(frame) else {
+                panic!("the corpus decodes");
+            };
+            writer.sink().push_event(&event, 0).unwrap();
+            if i == 10 {
+                writer.sink().flush().unwrap();
+            }
+        }
+        let checkpoint = writer.close().unwrap();
+        assert_eq!(checkpoint.seq, Some(30));
+        let committed: Vec<_> = checkpoint.committed.iter().collect();
+        assert_eq!(committed, [(1, 4), (7, 19), (21, 30)]);
+        assert_eq!(checkpoint.accounted, SeqRanges::from_range(1, 30));
     }
 }

@@ -24,15 +24,18 @@ use crate::commit::{CommittedFile, write_table};
 use crate::error::{LakeError, Result};
 use crate::policy::FlushPolicy;
 use crate::retry::CommitRetry;
+use crate::seq_ranges::SeqRanges;
 
 /// A message from a stream's producer to its writer.
 #[derive(Debug)]
 pub(crate) enum ToWriter {
-    /// Rows of every table up to `last_seq`, in ONE message: a commit may only happen between
-    /// messages, so it can never take the datapoints up to a seq without the other tables' rows.
+    /// Rows of every table with the seqs they hold (`seqs`) and report missing (`gaps`), in ONE
+    /// message: a commit may only happen between messages, so it can never take some of the
+    /// rows without the others, nor rows without their seqs.
     Rows {
         batches: Vec<(Table, RecordBatch)>,
-        last_seq: Option<u64>,
+        seqs: SeqRanges,
+        gaps: SeqRanges,
     },
     /// Everything before `offset` of the archive `source` has been sent.
     Progress { source: String, offset: u64 },
@@ -73,7 +76,8 @@ pub(crate) struct Pending {
     rows: usize,
     bytes: usize,
     oldest: Option<Micros>,
-    last_seq: Option<u64>,
+    seqs: SeqRanges,
+    gaps: SeqRanges,
     sources: BTreeMap<String, u64>,
 }
 
@@ -86,18 +90,17 @@ pub(crate) enum FlushReason {
 }
 
 impl Pending {
-    pub(crate) fn add_rows(
-        &mut self,
-        table: Table,
-        batch: RecordBatch,
-        last_seq: Option<u64>,
-        now: Micros,
-    ) {
+    pub(crate) fn add_rows(&mut self, table: Table, batch: RecordBatch, now: Micros) {
         self.rows += batch.num_rows();
         self.bytes += batch.get_array_memory_size();
         self.oldest.get_or_insert(now);
-        self.last_seq = self.last_seq.max(last_seq);
         self.tables.entry(table).or_default().push(batch);
+    }
+
+    /// The seqs of rows added: stored events (`seqs`) and seqs reported missing (`gaps`).
+    pub(crate) fn add_seqs(&mut self, seqs: &SeqRanges, gaps: &SeqRanges) {
+        self.seqs.extend(seqs);
+        self.gaps.extend(gaps);
     }
 
     pub(crate) fn add_progress(&mut self, source: String, offset: u64, now: Micros) {
@@ -154,10 +157,15 @@ impl Writer {
         let mut pending = Pending::default();
         loop {
             match queue.recv_timeout(tick) {
-                Ok(ToWriter::Rows { batches, last_seq }) => {
+                Ok(ToWriter::Rows {
+                    batches,
+                    seqs,
+                    gaps,
+                }) => {
                     for (table, batch) in batches {
-                        pending.add_rows(table, batch, last_seq, self.clock.now());
+                        pending.add_rows(table, batch, self.clock.now());
                     }
+                    pending.add_seqs(&seqs, &gaps);
                 }
                 Ok(ToWriter::Progress { source, offset }) => {
                     pending.add_progress(source, offset, self.clock.now())
@@ -211,7 +219,12 @@ impl Writer {
             }
         }
         let mut next = self.checkpoint.clone();
-        next.seq = next.seq.max(pending.last_seq);
+        next.committed.extend(&pending.seqs);
+        next.accounted.extend(&pending.seqs);
+        next.accounted.extend(&pending.gaps);
+        // Never below the old value: an old-format checkpoint's `seq` may be above every seq
+        // still found in the lake, and live ingest must not resume below where it stopped.
+        next.seq = next.seq.max(next.committed.last());
         next.commits = commit_number;
         next.sources
             .extend(pending.sources.iter().map(|(s, &o)| (s.clone(), o)));
@@ -261,7 +274,7 @@ mod tests {
         };
         let mut pending = Pending::default();
         assert_eq!(pending.due(&policy, clock.now()), None);
-        pending.add_rows(Table::Quarantine, one_row(), None, clock.now());
+        pending.add_rows(Table::Quarantine, one_row(), clock.now());
         clock.advance(Duration::from_secs(9));
         assert_eq!(pending.due(&policy, clock.now()), None);
         clock.advance(Duration::from_secs(1));
@@ -276,9 +289,9 @@ mod tests {
             max_age: Duration::from_secs(3600),
         };
         let mut pending = Pending::default();
-        pending.add_rows(Table::Quarantine, one_row(), Some(1), 0);
+        pending.add_rows(Table::Quarantine, one_row(), 0);
         assert_eq!(pending.due(&policy, 0), None);
-        pending.add_rows(Table::Quarantine, one_row(), Some(2), 0);
+        pending.add_rows(Table::Quarantine, one_row(), 0);
         assert_eq!(pending.due(&policy, 0), Some(FlushReason::Rows));
         let bytes = FlushPolicy {
             max_rows: usize::MAX,
@@ -286,6 +299,5 @@ mod tests {
             ..policy
         };
         assert_eq!(pending.due(&bytes, 0), Some(FlushReason::Bytes));
-        assert_eq!(pending.last_seq, Some(2));
     }
 }
