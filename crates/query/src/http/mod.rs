@@ -8,7 +8,9 @@
 //! | `GET /api/v1/openapi.json` | this API as OpenAPI 3.1                               |
 //! | `GET /health`            | `{"status":"ok"}`, without a token                      |
 //! | `GET /metrics`           | Prometheus text                                         |
+//! | `GET /`, `/console/...`  | the web console (static, without a token; see `console`) |
 
+mod console;
 mod error;
 mod sql;
 
@@ -73,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let router = Router::new()
         .route("/health", get(health))
+        .merge(console::routes())
         .merge(api)
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(limit))
