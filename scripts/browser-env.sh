@@ -17,14 +17,19 @@ bash "$repo/scripts/python-env.sh"
 exec 9>"$venv/.dss-lake-browser-lock"
 flock 9
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    if [[ "$(id -u)" != 0 ]]; then
-        echo "chromium and chromium-driver are missing; install them (apt-get install chromium chromium-driver) or run as root" >&2
+needed=()
+command -v chromium >/dev/null || needed+=(chromium)
+command -v chromedriver >/dev/null || needed+=(chromium-driver)
+if ((${#needed[@]})); then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+        echo "missing ${needed[*]}: install them (Debian: apt-get install chromium chromium-driver)" >&2
         exit 1
     fi
+    # Fonts too, so screenshots show text and emoji as a person's browser would.
+    needed+=(fonts-dejavu-core fonts-noto-color-emoji)
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+    apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 fi
 
 stamp="$venv/.dss-lake-browser-pins"
