@@ -75,7 +75,11 @@ async fn console_is_served_embedded_with_a_strict_csp() {
             "{uri}: {headers:?}"
         );
         let csp = header_of(&headers, header::CONTENT_SECURITY_POLICY);
-        for directive in ["default-src 'self'", "script-src 'self'", "object-src 'none'"] {
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+        ] {
             assert!(csp.contains(directive), "{uri}: {csp}");
         }
         assert!(!csp.contains("unsafe"), "{uri}: {csp}");
@@ -119,7 +123,10 @@ async fn console_examples_are_the_queries_folder() {
         .iter()
         .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, stems, "console/mod.rs EXAMPLES must list queries/*.sql");
+    assert_eq!(
+        names, stems,
+        "console/mod.rs EXAMPLES must list queries/*.sql"
+    );
     for (example, file) in listed.iter().zip(&files) {
         assert_eq!(example["sql"], std::fs::read_to_string(file).unwrap());
         assert!(!example["title"].as_str().unwrap().is_empty(), "{file:?}");
@@ -156,7 +163,8 @@ fn write_console_rows(lake: &Path) {
             seq += 1;
             let t = format!("2026-11-24T{:02}:{:02}:00Z", i / 6, (i % 6) * 10);
             let phase = f64::from(i) / 12.0 + base;
-            let value = ((base + 1.5 * phase.sin() + 0.3 * (phase * 7.0).cos()) * 100.0).round() / 100.0;
+            let value =
+                ((base + 1.5 * phase.sin() + 0.3 * (phase * 7.0).cos()) * 100.0).round() / 100.0;
             rows.push(json!({
                 "stream": "dp", "seq": seq, "received_at": t, "oem_model": "freezer-model",
                 "dsn": dsn, "property_name": "temp_c", "display_name": "Temp C",
@@ -232,7 +240,9 @@ fn run_browser(python: &Path, args: &[String], out: &Path) -> String {
     let mut child = Command::new(python)
         .args(args)
         .stdout(File::create(&log).unwrap())
-        .stderr(Stdio::from(File::create(out.join("browser-run.err")).unwrap()))
+        .stderr(Stdio::from(
+            File::create(out.join("browser-run.err")).unwrap(),
+        ))
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -243,7 +253,10 @@ fn run_browser(python: &Path, args: &[String], out: &Path) -> String {
         if started.elapsed() > BROWSER_DEADLINE {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the browser run took over {BROWSER_DEADLINE:?}; see {}", out.display());
+            panic!(
+                "the browser run took over {BROWSER_DEADLINE:?}; see {}",
+                out.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -299,7 +312,13 @@ async fn console_in_headless_chromium() {
     ];
     if std::env::var_os("DSS_LAKE_UPDATE_SCREENSHOTS").is_some() {
         args.push("--docs".into());
-        args.push(common::repo_root().join("docs/console").to_str().unwrap().into());
+        args.push(
+            common::repo_root()
+                .join("docs/console")
+                .to_str()
+                .unwrap()
+                .into(),
+        );
     }
     let out_dir = out.clone();
     let stdout = tokio::task::spawn_blocking(move || run_browser(&python, &args, &out_dir))
