@@ -170,7 +170,8 @@ struct Banner<'a> {
     sql: SocketAddr,
 }
 
-/// What is running, where, and three things to paste into another terminal.
+/// The console's address first (what a newcomer opens), then what is running, where, and three
+/// things to paste into another terminal.
 fn print_banner(b: &Banner<'_>) {
     let sql = format!("http://{}/api/v1/sql", b.sql);
     let curl_sql = "SELECT dsn, property_name, value_json, value_time FROM twin_latest \
@@ -182,6 +183,7 @@ fn print_banner(b: &Banner<'_>) {
     let lake = b.lake.display();
     println!(
         "dss-lake demo: a simulated Ayla fleet streaming into a Parquet lake you can query\n\
+         \n  console   http://{addr}/  (open it in a browser: tables, SQL, charts, devices, live events)\n\
          \n  emulator  ws://{sim}/stream  ({streams} subscriptions, {rate} events/s; REST http://{sim}/api/v1/subscriptions.json)\
          \n  ingest    {streams} streams -> {lake}  (metrics {metrics})\
          \n  SQL       {sql}  (tables: http://{addr}/api/v1/tables, OpenAPI: http://{addr}/api/v1/openapi.json)\

@@ -8,7 +8,9 @@
 //! | `GET /api/v1/openapi.json` | this API as OpenAPI 3.1                               |
 //! | `GET /health`            | `{"status":"ok"}`, without a token                      |
 //! | `GET /metrics`           | Prometheus text                                         |
+//! | `GET /`, `/console/...`  | the web console (static, without a token; see `console`) |
 
+mod console;
 mod error;
 mod sql;
 
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let router = Router::new()
         .route("/health", get(health))
+        .merge(console::routes())
         .merge(api)
         .fallback(|| async { ApiError::NotFound })
         // The SQL handler reads its body as `Bytes`, which enforces this limit and lets the

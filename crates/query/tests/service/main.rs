@@ -2,6 +2,7 @@
 //! so one binary instead of five saves CI minutes of linking and gigabytes of disk.
 
 mod common;
+mod console;
 mod http;
 mod lake;
 mod pathological;
