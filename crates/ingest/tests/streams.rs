@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,7 +14,11 @@ use dss_lake_schema::{StreamName, Table, layout};
 use dss_lake_sim::{Faults, Rate, Sim, SimConfig};
 use tokio::net::{TcpListener, TcpStream};
 
-const PATIENCE: Duration = Duration::from_secs(20);
+/// A full disk during a live ingest: pause, report, resume.
+#[path = "streams/disk_full.rs"]
+mod disk_full;
+
+const PATIENCE: Duration = Duration::from_secs(30);
 
 fn sim_config(faults: Faults) -> SimConfig {
     SimConfig {
@@ -79,39 +83,44 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
 }
 
+/// The lake's event-table files, visible and hidden (in flight), by name.
+fn event_files(lake: &Path) -> Vec<(String, PathBuf)> {
+    let partitions = Table::EVENTS
+        .iter()
+        .filter_map(|&t| std::fs::read_dir(layout::table_dir(lake, t)).ok())
+        .flatten();
+    let mut files = Vec::new();
+    for partition in partitions.flatten() {
+        for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
+            files.push((file.file_name().to_string_lossy().into_owned(), file.path()));
+        }
+    }
+    files
+}
+
 /// Every committed `seq` of every stream in the lake, by stream.
 fn seqs_in_lake(lake: &Path) -> BTreeMap<String, Vec<i64>> {
     let mut seqs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for table in Table::EVENTS {
-        let Ok(partitions) = std::fs::read_dir(layout::table_dir(lake, table)) else {
+    for (name, path) in event_files(lake) {
+        if layout::is_hidden(&name) {
             continue;
-        };
-        for partition in partitions.flatten() {
-            for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
-                let name = file.file_name().to_string_lossy().into_owned();
-                if layout::is_hidden(&name) {
-                    continue;
-                }
-                let (stream, _) = layout::parse_file_name(&name).unwrap();
-                let reader =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                        std::fs::File::open(file.path()).unwrap(),
-                    )
-                    .unwrap();
-                let mask =
-                    parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
-                for batch in reader.with_projection(mask).build().unwrap() {
-                    let batch = batch.unwrap();
-                    let column = batch
-                        .column(0)
-                        .as_any()
-                        .downcast_ref::<arrow_array::Int64Array>()
-                        .unwrap();
-                    seqs.entry(stream.to_string())
-                        .or_default()
-                        .extend(column.values().iter().copied());
-                }
-            }
+        }
+        let (stream, _) = layout::parse_file_name(&name).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(path).unwrap(),
+        )
+        .unwrap();
+        let mask = parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
+        for batch in reader.with_projection(mask).build().unwrap() {
+            let batch = batch.unwrap();
+            let column = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap();
+            seqs.entry(stream.to_string())
+                .or_default()
+                .extend(column.values().iter().copied());
         }
     }
     seqs

@@ -14,23 +14,13 @@ use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
 use dss_lake_schema::{StreamName, Table, layout};
 use dss_lake_sim::{Rate, Sim, SimConfig};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-#[path = "../../batch/tests/support/tmpfs.rs"]
+use super::{PATIENCE, event_files, http_get, seqs_in_lake, wait_for};
+
+#[path = "../../../batch/tests/support/tmpfs.rs"]
 mod tmpfs;
 use tmpfs::Tmpfs;
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    tokio::time::timeout(PATIENCE, async {
-        while !done() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-}
 
 /// Like [`wait_for`], for a condition that needs an HTTP request.
 async fn wait_for_http(
@@ -50,49 +40,6 @@ async fn wait_for_http(
     })
     .await
     .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
-}
-
-/// How often each `seq` is in the lake's event tables; fails on any leftover hidden file.
-fn seq_counts(lake: &Path) -> BTreeMap<i64, usize> {
-    let mut counts = BTreeMap::new();
-    let partitions = Table::EVENTS
-        .iter()
-        .filter_map(|&t| std::fs::read_dir(layout::table_dir(lake, t)).ok())
-        .flatten();
-    for partition in partitions.flatten() {
-        for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
-            let name = file.file_name().to_string_lossy().into_owned();
-            assert!(!layout::is_hidden(&name), "leftover {name}");
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                std::fs::File::open(file.path()).unwrap(),
-            )
-            .unwrap();
-            let mask = parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
-            for batch in reader.with_projection(mask).build().unwrap() {
-                let batch = batch.unwrap();
-                let column = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<arrow_array::Int64Array>()
-                    .unwrap();
-                for &seq in column.values() {
-                    *counts.entry(seq).or_default() += 1;
-                }
-            }
-        }
-    }
-    counts
 }
 
 /// The emulator serving on loopback (its datapoint subscription's id) and a daemon config with
@@ -152,7 +99,19 @@ async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
 fn assert_exactly_once(lake: &Path, last: u64) {
     let last = last as i64;
     let expected: BTreeMap<i64, usize> = (1..=last).map(|s| (s, 1)).collect();
-    let counts = seq_counts(lake);
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for seq in seqs_in_lake(lake).into_values().flatten() {
+        *counts.entry(seq).or_default() += 1;
+    }
+    let leftovers: Vec<String> = event_files(lake)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| layout::is_hidden(name))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "a failed attempt's files stayed: {leftovers:?}"
+    );
     assert!(
         counts == expected,
         "not every seq of 1..={last} exactly once: {} distinct stored, {} rows, first missing {:?}",
