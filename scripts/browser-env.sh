@@ -4,7 +4,7 @@
 # missing, and selenium into the project's venv (scripts/python-env.sh, plus one pin here).
 # Idempotent and quiet; prints the venv's python on success.
 #
-#   py="$(scripts/browser-env.sh)" && "$py" crates/query/tests/browser/console.py http://127.0.0.1:8080
+#   py="$(scripts/browser-env.sh)" && "$py" crates/query/tests/python/console_browser.py ...
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
