@@ -16,6 +16,8 @@ use dss_lake_schema::{StreamName, Table};
 struct Demo {
     process: Process,
     sql_url: String,
+    /// The console's URL, the banner's first line.
+    console_url: String,
     /// The rest of stdout (the shutdown summary), collected once the process exits.
     rest: std::thread::JoinHandle<String>,
 }
@@ -32,18 +34,25 @@ fn start_demo(lake: &Path) -> Demo {
             .stderr(Stdio::inherit()),
     );
     let mut lines = process.stdout_lines();
+    let mut console_url = None;
     let sql_url = loop {
         let line = lines.next().expect("the demo banner").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("SQL") {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("console") {
+            console_url = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("SQL") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
+    let console_url = console_url.expect("the banner names the console before the SQL URL");
     assert!(sql_url.ends_with("/api/v1/sql"), "{sql_url}");
     let rest =
         std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     Demo {
         process,
         sql_url,
+        console_url,
         rest,
     }
 }
@@ -136,6 +145,20 @@ fn the_demo_serves_every_table_stops_on_ctrl_c_with_the_lake_matching_and_a_reru
     let lake = dir.path().join("lake");
 
     let demo = start_demo(&lake);
+    // The console answers as soon as the banner is out, before any event is committed.
+    let mut page = ureq::get(&demo.console_url)
+        .call()
+        .expect("GET / of the console");
+    let content_type = page
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("dss-lake"), "{html:.300}");
     demo.wait_for_rows(1);
     let served: BTreeMap<Table, _> = Table::EVENTS
         .iter()
