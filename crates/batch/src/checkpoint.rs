@@ -13,14 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use dss_lake_schema::{StreamName, layout};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LakeError, Result};
-use crate::fsync::sync_dir;
+use crate::fs::{DurableDirs, LakeFs, replace_durably};
 use crate::seq_ranges::SeqRanges;
 
 /// What a stream has committed.
@@ -81,20 +80,15 @@ impl Checkpoint {
         Ok((checkpoint, legacy))
     }
 
-    /// Replaces the checkpoint of `stream` atomically and durably.
-    pub fn store(&self, lake: &Path, stream: &StreamName) -> Result<()> {
+    /// Replaces the checkpoint of `stream` atomically and durably: this is the commit point.
+    pub fn store(&self, fs: &dyn LakeFs, lake: &Path, stream: &StreamName) -> Result<()> {
         let path = layout::checkpoint_path(lake, stream);
         let dir = path.parent().expect("checkpoint paths have a folder");
         let temp = dir.join(format!(".{stream}.json.tmp"));
         // Compact: part-way through a Collector archive the committed set can hold a range per
         // event of the files read so far, and pretty JSON spends four lines on each.
         let json = serde_json::to_vec(self).expect("a checkpoint always serialises");
-        let mut file = File::create(&temp).map_err(LakeError::io("creating", &temp))?;
-        file.write_all(&json)
-            .map_err(LakeError::io("writing", &temp))?;
-        file.sync_all().map_err(LakeError::io("syncing", &temp))?;
-        fs::rename(&temp, &path).map_err(LakeError::io("renaming", &temp))?;
-        sync_dir(dir)
+        replace_durably(fs, &temp, &path, &json)
     }
 }
 
@@ -107,9 +101,9 @@ pub struct StreamLock {
 }
 
 impl StreamLock {
-    pub fn acquire(lake: &Path, stream: &StreamName) -> Result<StreamLock> {
+    pub fn acquire(fs: &dyn LakeFs, lake: &Path, stream: &StreamName) -> Result<StreamLock> {
         let dir = lake.join(layout::CHECKPOINT_DIR);
-        crate::fsync::create_dir_all_synced(&dir)?;
+        DurableDirs::default().create(fs, &dir)?;
         let path = dir.join(format!("{stream}.lock"));
         let file = File::options()
             .create(true)
@@ -128,6 +122,7 @@ impl StreamLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::LocalFs;
 
     #[test]
     fn a_stored_checkpoint_loads_back_and_a_missing_one_is_empty() {
@@ -137,7 +132,7 @@ mod tests {
             Checkpoint::load(lake.path(), &stream).unwrap(),
             Checkpoint::default()
         );
-        let _lock = StreamLock::acquire(lake.path(), &stream).unwrap();
+        let _lock = StreamLock::acquire(&LocalFs, lake.path(), &stream).unwrap();
         let mut committed = SeqRanges::from_range(1, 7);
         committed.insert_range(9, 42);
         let checkpoint = Checkpoint {
@@ -147,7 +142,7 @@ mod tests {
             committed,
             accounted: SeqRanges::from_range(1, 42),
         };
-        checkpoint.store(lake.path(), &stream).unwrap();
+        checkpoint.store(&LocalFs, lake.path(), &stream).unwrap();
         assert_eq!(
             Checkpoint::load_stored(lake.path(), &stream).unwrap(),
             (checkpoint, false)
@@ -209,9 +204,9 @@ mod tests {
     fn a_stream_cannot_be_locked_twice() {
         let lake = tempfile::tempdir().unwrap();
         let stream = StreamName::parse("s").unwrap();
-        let _held = StreamLock::acquire(lake.path(), &stream).unwrap();
+        let _held = StreamLock::acquire(&LocalFs, lake.path(), &stream).unwrap();
         assert!(matches!(
-            StreamLock::acquire(lake.path(), &stream),
+            StreamLock::acquire(&LocalFs, lake.path(), &stream),
             Err(LakeError::Locked(_))
         ));
     }

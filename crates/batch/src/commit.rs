@@ -1,9 +1,9 @@
 //! The "file" step: one table's pending rows of one stream become sorted Parquet files, one per
 //! event date, each written hidden, fsynced, renamed into view and its folder fsynced.
 
-use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
@@ -18,7 +18,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{LakeError, Result};
-use crate::fsync::{create_dir_all_synced, sync_dir};
+use crate::fs::{DurableDirs, LakeFile, LakeFs, sync_dir};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Pages of at most 4096 rows: the page index then narrows a one-device query to a few thousand
@@ -40,6 +40,8 @@ pub struct CommittedFile {
 /// Writes `batch` (rows of `table` from `stream`) as one file per event date.
 /// `commit` names quarantine files, which carry no `seq`.
 pub(crate) fn write_table(
+    fs: &dyn LakeFs,
+    dirs: &mut DurableDirs,
     lake: &Path,
     stream: &StreamName,
     table: Table,
@@ -62,7 +64,7 @@ pub(crate) fn write_table(
         let sorted = sort_rows(table, &part).map_err(arrow)?;
         let dir = layout::table_dir(lake, table).join(layout::date_partition(day));
         let name = file_name(stream, table, &sorted, commit);
-        files.push(write_file(&dir, &name, table, &sorted)?);
+        files.push(write_file(fs, dirs, &dir, &name, table, &sorted)?);
     }
     Ok(files)
 }
@@ -186,15 +188,41 @@ pub fn writer_properties(table: Table) -> WriterProperties {
     builder.build()
 }
 
-fn write_file(dir: &Path, name: &str, table: Table, batch: &RecordBatch) -> Result<CommittedFile> {
-    create_dir_all_synced(dir)?;
+fn write_file(
+    fs: &dyn LakeFs,
+    dirs: &mut DurableDirs,
+    dir: &Path,
+    name: &str,
+    table: Table,
+    batch: &RecordBatch,
+) -> Result<CommittedFile> {
+    dirs.create(fs, dir)?;
     let final_path = dir.join(name);
     let temp_path = dir.join(layout::in_flight_name(name));
-    let parquet = |source| LakeError::Parquet {
-        path: temp_path.clone(),
-        source,
+    let file = fs
+        .create_file(&temp_path)
+        .map_err(LakeError::io("creating", &temp_path))?;
+    let io_error = Arc::new(Mutex::new(None));
+    let file = KeepIoError {
+        file,
+        error: Arc::clone(&io_error),
     };
-    let file = File::create(&temp_path).map_err(LakeError::io("creating", &temp_path))?;
+    // The disk's own error when there was one: it says why, and it makes the commit retryable.
+    let parquet = |source| match io_error
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        Some(source) => LakeError::Io {
+            action: "writing",
+            path: temp_path.clone(),
+            source,
+        },
+        None => LakeError::Parquet {
+            path: temp_path.clone(),
+            source,
+        },
+    };
     let mut writer = ArrowWriter::try_new(
         file,
         Arc::clone(&batch.schema()),
@@ -202,17 +230,50 @@ fn write_file(dir: &Path, name: &str, table: Table, batch: &RecordBatch) -> Resu
     )
     .map_err(parquet)?;
     writer.write(batch).map_err(parquet)?;
-    let file = writer.into_inner().map_err(parquet)?;
-    file.sync_all()
-        .map_err(LakeError::io("syncing", &temp_path))?;
-    let bytes = file.metadata().map_or(0, |m| m.len());
+    let mut file = writer.into_inner().map_err(parquet)?.file;
+    file.sync().map_err(LakeError::io("syncing", &temp_path))?;
     drop(file);
-    std::fs::rename(&temp_path, &final_path).map_err(LakeError::io("renaming", &temp_path))?;
-    sync_dir(dir)?;
+    let bytes = std::fs::metadata(&temp_path).map_or(0, |m| m.len());
+    fs.rename(&temp_path, &final_path)
+        .map_err(LakeError::io("renaming", &temp_path))?;
+    sync_dir(fs, dir)?;
     Ok(CommittedFile {
         table,
         path: final_path,
         rows: batch.num_rows(),
         bytes,
     })
+}
+
+/// A file that remembers the last I/O error it returned: the Parquet writer reports some of
+/// them only as text ("fail to get inner writer: ..."), and whether a commit is worth retrying
+/// depends on knowing it was the disk.
+struct KeepIoError {
+    file: Box<dyn LakeFile>,
+    error: Arc<Mutex<Option<io::Error>>>,
+}
+
+impl KeepIoError {
+    fn keep<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result {
+            let copy = match e.raw_os_error() {
+                Some(code) => io::Error::from_raw_os_error(code),
+                None => io::Error::new(e.kind(), e.to_string()),
+            };
+            *self.error.lock().unwrap_or_else(PoisonError::into_inner) = Some(copy);
+        }
+        result
+    }
+}
+
+impl Write for KeepIoError {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let result = self.file.write(bytes);
+        self.keep(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.file.flush();
+        self.keep(result)
+    }
 }

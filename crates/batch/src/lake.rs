@@ -10,6 +10,7 @@ use dss_lake_schema::StreamName;
 use crate::checkpoint::{Checkpoint, StreamLock};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{LakeError, Result};
+use crate::fs::{DurableDirs, LakeFs, LocalFs};
 use crate::policy::FlushPolicy;
 use crate::recover::{Recovery, recover_stream};
 use crate::retry::CommitRetry;
@@ -24,6 +25,7 @@ pub const QUEUE_CHUNKS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    fs: Arc<dyn LakeFs>,
     policy: FlushPolicy,
     retry: Option<CommitRetry>,
     clock: Arc<dyn Clock>,
@@ -44,6 +46,7 @@ impl Lake {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Lake {
             root: root.into(),
+            fs: Arc::new(LocalFs),
             policy: FlushPolicy::default(),
             retry: None,
             clock: Arc::new(SystemClock),
@@ -62,6 +65,13 @@ impl Lake {
         self
     }
 
+    /// Makes every change to the lake through `fs` instead of the local file system calls;
+    /// tests use it to record the order of those calls and to fail or crash at any one.
+    pub fn with_fs(mut self, fs: Arc<dyn LakeFs>) -> Self {
+        self.fs = fs;
+        self
+    }
+
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -77,11 +87,11 @@ impl Lake {
 
     /// Locks `stream`, cleans up after any crash, and starts its writer.
     pub fn open_stream(&self, stream: &StreamName) -> Result<StreamWriter> {
-        let lock = StreamLock::acquire(&self.root, stream)?;
+        let lock = StreamLock::acquire(&*self.fs, &self.root, stream)?;
         let (mut checkpoint, legacy) = Checkpoint::load_stored(&self.root, stream)?;
-        let recovery = recover_stream(&self.root, stream, &checkpoint)?;
+        let recovery = recover_stream(&*self.fs, &self.root, stream, &checkpoint)?;
         if legacy {
-            checkpoint = crate::legacy::upgrade(&self.root, stream, checkpoint)?;
+            checkpoint = crate::legacy::upgrade(&*self.fs, &self.root, stream, checkpoint)?;
         }
         if !recovery.removed_in_flight.is_empty() || !recovery.rolled_back.is_empty() {
             tracing::warn!(
@@ -95,6 +105,8 @@ impl Lake {
         let stats = Arc::new(WriterStats::default());
         let writer = Writer {
             lake: self.root.clone(),
+            fs: Arc::clone(&self.fs),
+            dirs: DurableDirs::default(),
             stream: stream.clone(),
             policy: self.policy,
             retry: self.retry,

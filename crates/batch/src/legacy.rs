@@ -19,6 +19,7 @@ use parquet::errors::ParquetError;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{LakeError, Result};
+use crate::fs::LakeFs;
 use crate::recover::list;
 use crate::seq_ranges::SeqRanges;
 
@@ -27,6 +28,7 @@ use crate::seq_ranges::SeqRanges;
 /// If a file cannot be read, the checkpoint keeps "every seq up to the highest": the one
 /// reading that never stores an event twice, and the one the old code acted on.
 pub(crate) fn upgrade(
+    fs: &dyn LakeFs,
     lake: &Path,
     stream: &StreamName,
     mut checkpoint: Checkpoint,
@@ -49,7 +51,7 @@ pub(crate) fn upgrade(
             checkpoint.seq
         ),
     }
-    checkpoint.store(lake, stream)?;
+    checkpoint.store(fs, lake, stream)?;
     Ok(checkpoint)
 }
 

@@ -39,7 +39,7 @@ mod clock;
 mod commit;
 mod dedupe;
 mod error;
-mod fsync;
+pub mod fs;
 pub mod import;
 mod lake;
 mod legacy;

@@ -12,7 +12,6 @@
 //! dedupe sees to it), so the test is exact in both directions, whatever order imports come in;
 //! for a checkpoint that only knows its highest seq it is the old `first <= seq`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use dss_lake_schema::layout::{self, FileRange};
@@ -20,7 +19,7 @@ use dss_lake_schema::{StreamName, Table};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{LakeError, Result};
-use crate::fsync::sync_dir;
+use crate::fs::{LakeFs, sync_dir};
 
 /// What recovery removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -31,6 +30,7 @@ pub struct Recovery {
 
 /// Removes `stream`'s leftovers under `lake`. The caller holds the stream's lock.
 pub(crate) fn recover_stream(
+    fs: &dyn LakeFs,
     lake: &Path,
     stream: &StreamName,
     checkpoint: &Checkpoint,
@@ -60,13 +60,14 @@ pub(crate) fn recover_stream(
                     }
                 };
                 if let Some(list) = verdict {
-                    fs::remove_file(&file).map_err(LakeError::io("removing", &file))?;
+                    fs.remove_file(&file)
+                        .map_err(LakeError::io("removing", &file))?;
                     list.push(file);
                     removed_any = true;
                 }
             }
             if removed_any {
-                sync_dir(&partition)?;
+                sync_dir(fs, &partition)?;
             }
         }
     }
@@ -86,7 +87,7 @@ fn uncommitted(table: Table, range: FileRange, checkpoint: &Checkpoint) -> bool 
 }
 
 pub(crate) fn list(dir: &Path) -> Result<Vec<PathBuf>> {
-    match fs::read_dir(dir) {
+    match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .map(|e| e.map(|e| e.path()).map_err(LakeError::io("listing", dir)))
             .collect(),

@@ -22,6 +22,7 @@ use crate::checkpoint::{Checkpoint, StreamLock};
 use crate::clock::Clock;
 use crate::commit::{CommittedFile, write_table};
 use crate::error::{LakeError, Result};
+use crate::fs::{DurableDirs, LakeFs};
 use crate::policy::FlushPolicy;
 use crate::retry::CommitRetry;
 use crate::seq_ranges::SeqRanges;
@@ -130,6 +131,8 @@ impl Pending {
 
 pub(crate) struct Writer {
     pub(crate) lake: PathBuf,
+    pub(crate) fs: Arc<dyn LakeFs>,
+    pub(crate) dirs: DurableDirs,
     pub(crate) stream: StreamName,
     pub(crate) policy: FlushPolicy,
     /// `None`: a failed commit stops the writer.
@@ -210,6 +213,8 @@ impl Writer {
             )?;
             if batch.num_rows() > 0 {
                 files.extend(write_table(
+                    &*self.fs,
+                    &mut self.dirs,
                     &self.lake,
                     &self.stream,
                     *table,
@@ -228,7 +233,7 @@ impl Writer {
         next.commits = commit_number;
         next.sources
             .extend(pending.sources.iter().map(|(s, &o)| (s.clone(), o)));
-        next.store(&self.lake, &self.stream)?;
+        next.store(&*self.fs, &self.lake, &self.stream)?;
         self.checkpoint = next;
 
         let s = &self.stats;

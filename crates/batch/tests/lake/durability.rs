@@ -1,0 +1,230 @@
+//! The commit point never moves before the data is durable, and a failure or a power cut at any
+//! step of a commit loses and doubles nothing once the stream is reopened and resumed.
+//!
+//! Every call the lake makes to change the disk goes through `PowerCutFs`, which records them,
+//! fails the one a test picks, or cuts the power there (undoing whatever was not yet synced).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dss_lake_batch::{Checkpoint, CommitRetry, Lake, SeqRanges};
+use dss_lake_schema::{StreamName, Table, layout};
+
+use super::{frames_of, push_frames, seq_counts};
+use crate::power_cut::{Call, Fault, PowerCutFs, Step};
+
+/// Events of the two commits every scenario makes, of two tables; they span midnight, so a
+/// commit writes more than one file per table and creates date folders. (Two tables, not five:
+/// each scenario runs once per step, and more files add steps of the same kinds.)
+const FIRST_COMMIT: u64 = 150;
+const EVENTS: u64 = 400;
+const TABLES: [Table; 2] = [Table::Datapoint, Table::Connectivity];
+
+fn stream() -> StreamName {
+    StreamName::parse("plant").unwrap()
+}
+
+/// Opens the stream through `fs`, commits events `1..=FIRST_COMMIT`, then the rest, and
+/// closes. Returns the first error, as the daemon would meet it.
+fn two_commits(lake: &Path, fs: &PowerCutFs, retry: Option<CommitRetry>) -> Result<(), String> {
+    let frames = frames_of(EVENTS as usize, &TABLES);
+    let mut lake = Lake::new(lake).with_fs(Arc::new(fs.clone()));
+    if let Some(retry) = retry {
+        lake = lake.with_commit_retry(retry);
+    }
+    let mut writer = lake.open_stream(&stream()).map_err(|e| e.to_string())?;
+    let (first, rest) = frames.split_at(FIRST_COMMIT as usize);
+    let sink = writer.sink();
+    let pushed = push_frames(sink, first)
+        .and_then(|()| sink.flush())
+        .and_then(|_| push_frames(sink, rest))
+        .and_then(|()| sink.flush());
+    // Closing joins the writer thread, so its lock is released before anyone reopens.
+    let closed = writer.close();
+    pushed.map_err(|e| e.to_string())?;
+    closed.map(drop).map_err(|e| e.to_string())
+}
+
+/// The steps opening a stream takes on an empty lake: failing those fails the open, which no
+/// retry covers (the daemon's restart does).
+fn opening_steps() -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = PowerCutFs::new(Fault::None);
+    let writer = Lake::new(dir.path()).with_fs(Arc::new(fs.clone()));
+    writer.open_stream(&stream()).unwrap().close().unwrap();
+    fs.steps().len()
+}
+
+/// What a restarted daemon does: reopen with the real file system, resume after the
+/// checkpoint's highest seq as DSS would (`seq_start = seq + 1`), close.
+fn restart_and_resume(lake: &Path) -> Checkpoint {
+    let mut writer = Lake::new(lake).open_stream(&stream()).unwrap();
+    let resume_after = writer.opened_at().seq.unwrap_or(0);
+    let frames = frames_of(EVENTS as usize, &TABLES);
+    push_frames(writer.sink(), &frames[resume_after as usize..]).unwrap();
+    writer.close().unwrap()
+}
+
+fn assert_every_event_once(lake: &Path, checkpoint: &Checkpoint, context: &str) {
+    let expected: BTreeMap<u64, usize> = (1..=EVENTS).map(|seq| (seq, 1)).collect();
+    assert_eq!(seq_counts(lake), expected, "{context}");
+    assert_eq!(
+        checkpoint.committed,
+        SeqRanges::from_range(1, EVENTS),
+        "{context}"
+    );
+    assert_eq!(checkpoint.seq, Some(EVENTS), "{context}");
+    let gaps = super::read_table(lake, Table::Gaps);
+    assert!(gaps.is_empty(), "{context}: a resume reported gaps");
+}
+
+/// The steps of a clean run, to pick fault points from.
+fn clean_run_steps() -> Vec<Step> {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = PowerCutFs::new(Fault::None);
+    two_commits(dir.path(), &fs, None).unwrap();
+    fs.steps()
+}
+
+#[test]
+fn the_commit_point_moves_only_after_every_file_of_the_commit_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = PowerCutFs::new(Fault::None);
+    two_commits(dir.path(), &fs, None).unwrap();
+    let steps = fs.steps();
+    let checkpoint = layout::checkpoint_path(dir.path(), &stream());
+    let commit_points: Vec<usize> = positions(&steps, |s| {
+        s.call == Call::Rename && s.to.as_deref() == Some(checkpoint.as_path())
+    });
+    assert_eq!(
+        commit_points.len(),
+        2,
+        "one checkpoint per commit: {steps:#?}"
+    );
+
+    let mut data_files = 0;
+    let mut commit_start = 0;
+    for &point in &commit_points {
+        let commit = &steps[commit_start..point];
+        for (i, rename) in commit.iter().enumerate() {
+            let Some(target) = rename.to.as_deref().filter(|_| rename.call == Call::Rename) else {
+                continue;
+            };
+            data_files += 1;
+            let temp = rename.path.as_path();
+            let before = &commit[..i];
+            let last_write = last(before, Call::Write, temp).expect("written before its rename");
+            let synced = last(before, Call::SyncFile, temp).expect("synced before its rename");
+            assert!(last_write < synced, "{temp:?} synced before its last write");
+            assert!(last(before, Call::CreateFile, temp).is_some_and(|c| c < last_write));
+            let folder = target.parent().unwrap();
+            assert!(
+                commit[i..]
+                    .iter()
+                    .any(|s| s.call == Call::SyncDir && s.path == folder),
+                "the folder of {target:?} is not synced before the commit point"
+            );
+        }
+        for (i, created) in commit.iter().enumerate() {
+            if created.call == Call::CreateDir {
+                let parent = created.path.parent().unwrap();
+                assert!(
+                    commit[i..]
+                        .iter()
+                        .any(|s| s.call == Call::SyncDir && s.path == parent),
+                    "new folder {:?} not made durable before the commit point",
+                    created.path
+                );
+            }
+        }
+        // The checkpoint itself: written, synced, renamed, its folder synced.
+        let temp = steps[point].path.as_path();
+        assert!(
+            last(commit, Call::SyncFile, temp).is_some(),
+            "checkpoint not synced"
+        );
+        let folder = checkpoint.parent().unwrap();
+        assert!(
+            steps[point + 1..]
+                .iter()
+                .take_while(|s| s.call != Call::CreateFile)
+                .any(|s| s.call == Call::SyncDir && s.path == folder),
+            "the checkpoint's folder is not synced after its rename"
+        );
+        commit_start = point + 1;
+    }
+    // Each commit writes a file per table, and the first one per date as well.
+    assert!(
+        data_files > 2 * TABLES.len(),
+        "{data_files} data files: too few to show the order"
+    );
+}
+
+#[test]
+fn a_power_cut_at_any_step_loses_and_doubles_nothing_after_a_restart() {
+    let steps = clean_run_steps();
+    for (crash_at, step) in steps.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = PowerCutFs::new(Fault::CrashAt(crash_at));
+        let outcome = two_commits(dir.path(), &fs, None);
+        let context = format!("power cut at step {crash_at} ({step:?})");
+        assert!(outcome.is_err(), "{context}: not reported");
+        fs.power_cut();
+        let checkpoint = restart_and_resume(dir.path());
+        assert_every_event_once(dir.path(), &checkpoint, &context);
+    }
+}
+
+#[test]
+fn a_failed_step_stops_the_writer_and_a_restart_loses_and_doubles_nothing() {
+    let steps = clean_run_steps();
+    for (fail_at, step) in steps.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = PowerCutFs::new(Fault::FailOnce(fail_at));
+        let outcome = two_commits(dir.path(), &fs, None);
+        let context = format!("failure at step {fail_at} ({step:?})");
+        assert!(outcome.is_err(), "{context}: not reported");
+        let checkpoint = restart_and_resume(dir.path());
+        assert_every_event_once(dir.path(), &checkpoint, &context);
+    }
+}
+
+#[test]
+fn a_writer_that_retries_survives_a_failure_at_any_step_of_a_commit() {
+    let steps = clean_run_steps();
+    let retry = CommitRetry {
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(1),
+    };
+    for fail_at in opening_steps()..steps.len() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = PowerCutFs::new(Fault::FailOnce(fail_at));
+        let context = format!("failure at step {fail_at} ({:?})", steps[fail_at]);
+        two_commits(dir.path(), &fs, Some(retry)).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let run = fs.steps();
+        let failed = &run[fail_at];
+        let retried = run[fail_at + 1..]
+            .iter()
+            .any(|s| s.call == failed.call && s.path == failed.path);
+        assert!(retried, "{context}: the failed step was not tried again");
+        let mut reopened = Lake::new(dir.path()).open_stream(&stream()).unwrap();
+        let recovery = reopened.recovery().clone();
+        assert!(
+            recovery.removed_in_flight.is_empty() && recovery.rolled_back.is_empty(),
+            "{context}: the retry left {recovery:?}"
+        );
+        reopened.sink().send_pending().unwrap();
+        let checkpoint = reopened.close().unwrap();
+        assert_every_event_once(dir.path(), &checkpoint, &context);
+    }
+}
+
+fn positions(steps: &[Step], matches: impl Fn(&Step) -> bool) -> Vec<usize> {
+    (0..steps.len()).filter(|&i| matches(&steps[i])).collect()
+}
+
+fn last(steps: &[Step], call: Call, path: &Path) -> Option<usize> {
+    steps.iter().rposition(|s| s.call == call && s.path == path)
+}

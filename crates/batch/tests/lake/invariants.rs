@@ -1,0 +1,353 @@
+//! What the lake promises about its rows, each pinned by a deterministic case: duplicates are
+//! dropped at the boundary, jumps become gap rows, recovery keeps exactly the committed files
+//! (its own seq included, other streams' files untouched), files are sorted by the columns they
+//! say and partitioned by event date, a progress-only commit keeps the resume point, and the
+//! last partial chunk is committed at close.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef};
+use arrow_ord::sort::{SortColumn, lexsort_to_indices};
+use arrow_schema::SortOptions;
+use dss_lake_batch::{CHUNK_ROWS, Lake, Pushed, SeqRanges};
+use dss_lake_frame::{Frame, FrameDecoder};
+use dss_lake_schema::{StreamName, Table, layout};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use super::{fleet_frames, push_frames, read_table, seq_counts};
+
+fn stream() -> StreamName {
+    StreamName::parse("plant").unwrap()
+}
+
+fn once_each(seqs: impl IntoIterator<Item = u64>) -> BTreeMap<u64, usize> {
+    seqs.into_iter().map(|seq| (seq, 1)).collect()
+}
+
+/// Pushes the frames with these seqs (1-based into `frames`) one at a time.
+fn push_seqs(
+    sink: &mut dss_lake_batch::StreamSink,
+    frames: &[String],
+    seqs: impl IntoIterator<Item = u64>,
+) -> Vec<Pushed> {
+    let mut decoder = FrameDecoder::new();
+    seqs.into_iter()
+        .map(
+            |seq| match decoder.decode_message(&frames[seq as usize - 1]) {
+                Ok(Frame::Event(event)) => sink.push_event(&event, 0).unwrap(),
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn a_live_replay_at_or_below_the_last_seq_is_dropped_within_a_chunk_and_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(20);
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    assert!(
+        push_seqs(writer.sink(), &frames, 1..=10)
+            .iter()
+            .all(|p| *p == Pushed::Stored)
+    );
+    // The last seq again, and an older one: DSS replays both after a reconnect.
+    let replayed = push_seqs(writer.sink(), &frames, [10, 3]);
+    assert_eq!(replayed, [Pushed::Duplicate, Pushed::Duplicate]);
+    assert_eq!(writer.sink().counts().duplicates, 2);
+    writer.close().unwrap();
+
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.opened_at().seq, Some(10));
+    let after_restart = push_seqs(writer.sink(), &frames, [10, 11]);
+    assert_eq!(after_restart, [Pushed::Duplicate, Pushed::Stored]);
+    writer.close().unwrap();
+    assert_eq!(seq_counts(dir.path()), once_each(1..=11));
+}
+
+/// The gaps table's rows as (expected_seq, received_seq).
+fn gap_rows(lake: &Path) -> Vec<(i64, i64)> {
+    let mut rows = Vec::new();
+    for (_, batch) in read_table(lake, Table::Gaps) {
+        let column = |name| {
+            batch
+                .column_by_name(name)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+        };
+        let (expected, received) = (column("expected_seq"), column("received_seq"));
+        rows.extend((0..batch.num_rows()).map(|i| (expected.value(i), received.value(i))));
+    }
+    rows.sort_unstable();
+    rows
+}
+
+#[test]
+fn a_live_jump_in_seq_is_one_gap_row_and_the_checkpoint_accounts_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(20);
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_seqs(writer.sink(), &frames, (1..=5).chain(9..=10));
+    assert_eq!(writer.sink().counts().gaps, 1);
+    let checkpoint = writer.close().unwrap();
+    assert_eq!(gap_rows(dir.path()), [(6, 9)]);
+    let mut committed = SeqRanges::from_range(1, 5);
+    committed.insert_range(9, 10);
+    assert_eq!(checkpoint.committed, committed);
+    assert_eq!(checkpoint.accounted, SeqRanges::from_range(1, 10));
+
+    // A jump right after a restart counts from the checkpoint.
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_seqs(writer.sink(), &frames, [13]);
+    writer.close().unwrap();
+    assert_eq!(gap_rows(dir.path()), [(6, 9), (11, 13)]);
+}
+
+/// Copies any committed file of `table` under the name of `stream`'s commit `first..=last`,
+/// as a crash between a commit's renames and its checkpoint leaves it.
+fn plant_file(
+    lake: &Path,
+    table: Table,
+    stream: &StreamName,
+    first: u64,
+    last: u64,
+) -> std::path::PathBuf {
+    let (source, _) = read_table(lake, table).remove(0);
+    let target = source.with_file_name(layout::data_file_name(stream, first, last));
+    fs::copy(&source, &target).unwrap();
+    target
+}
+
+#[test]
+fn recovery_keeps_the_commit_that_ends_at_the_checkpoint_and_removes_the_one_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(20);
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_seqs(writer.sink(), &frames, 1..=10);
+    writer.sink().flush().unwrap();
+    // A commit of the checkpoint's own seq alone: its file is named `plant-11-11`.
+    let last = push_seqs(writer.sink(), &frames, [11]);
+    assert_eq!(last, [Pushed::Stored]);
+    let commit = writer.sink().flush().unwrap();
+    assert_eq!(commit.checkpoint.seq, Some(11));
+    let own = commit.files[0].path.clone();
+    assert_eq!(
+        own.file_name().unwrap(),
+        &*layout::data_file_name(&stream(), 11, 11)
+    );
+    writer.close().unwrap();
+
+    let table = commit.files[0].table;
+    let next = plant_file(dir.path(), table, &stream(), 12, 12);
+    let writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.recovery().rolled_back, vec![next.clone()]);
+    assert!(writer.recovery().removed_in_flight.is_empty());
+    writer.close().unwrap();
+    assert!(own.exists() && !next.exists());
+    assert_eq!(seq_counts(dir.path()), once_each(1..=11));
+
+    // The same boundary read from a checkpoint of the old format (only `seq`).
+    let checkpoint = layout::checkpoint_path(dir.path(), &stream());
+    fs::write(&checkpoint, r#"{"seq": 11, "commits": 2}"#).unwrap();
+    let next = plant_file(dir.path(), table, &stream(), 12, 12);
+    let writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.recovery().rolled_back, vec![next.clone()]);
+    writer.close().unwrap();
+    assert!(own.exists() && !next.exists());
+}
+
+#[test]
+fn recovery_touches_no_file_of_another_stream_in_flight_or_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &fleet_frames(30)).unwrap();
+    writer.close().unwrap();
+    let other = StreamName::parse("plant2").unwrap();
+    let committed = plant_file(dir.path(), Table::Datapoint, &other, 1, 30);
+    let in_flight = committed.with_file_name(layout::in_flight_name(&layout::data_file_name(
+        &other, 31, 40,
+    )));
+    fs::write(&in_flight, b"PAR1 half").unwrap();
+
+    let writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.recovery(), &Default::default());
+    writer.close().unwrap();
+    assert!(committed.exists() && in_flight.exists());
+}
+
+/// Whether the rows are in order by `columns` (ascending, nulls first): sorting them by those
+/// columns changes none of those columns' values.
+fn sorted_by(columns: &[ArrayRef]) -> bool {
+    let options = Some(SortOptions {
+        descending: false,
+        nulls_first: true,
+    });
+    let keys: Vec<SortColumn> = columns
+        .iter()
+        .map(|values| SortColumn {
+            values: values.clone(),
+            options,
+        })
+        .collect();
+    let order = lexsort_to_indices(&keys, None).unwrap();
+    columns.iter().all(|column| {
+        let resorted = arrow_select::take::take(column.as_ref(), &order, None).unwrap();
+        resorted.to_data() == column.to_data()
+    })
+}
+
+/// An archive in shuffled order: arrival order then says nothing of the sort order.
+fn shuffled_archive(dir: &Path, frames: &[String]) -> std::path::PathBuf {
+    let mut payloads: Vec<&str> = frames
+        .iter()
+        .map(|f| f.split_once('|').unwrap().1)
+        .collect();
+    // A fixed permutation (stride coprime with the length), no RNG needed.
+    let n = payloads.len();
+    let stride = (1..n)
+        .rev()
+        .find(|s| gcd(*s, n) == 1 && *s > n / 3)
+        .unwrap_or(1);
+    let shuffled: Vec<&str> = (0..n).map(|i| payloads[(i * stride) % n]).collect();
+    payloads = shuffled;
+    let path = dir.join("shuffled.ndjson");
+    fs::write(&path, payloads.join("\n")).unwrap();
+    path
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+#[test]
+fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(3_000);
+    let archive = shuffled_archive(dir.path(), &frames);
+    let lake = Lake::new(dir.path().join("lake"));
+    dss_lake_batch::import::import_files(
+        &lake,
+        &stream(),
+        &[archive],
+        dss_lake_batch::import::ArchiveFormat::Auto,
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let mut rows = 0;
+    let mut dates = std::collections::BTreeSet::new();
+    for table in Table::EVENTS {
+        for (path, batch) in read_table(lake.root(), table) {
+            rows += batch.num_rows();
+            let reader = SerializedFileReader::new(fs::File::open(&path).unwrap()).unwrap();
+            let metadata = reader.metadata();
+            let schema = metadata.file_metadata().schema_descr();
+            let named: Vec<String> = metadata
+                .row_group(0)
+                .sorting_columns()
+                .expect("sorting columns recorded")
+                .iter()
+                .map(|c| schema.column(c.column_idx as usize).name().to_owned())
+                .collect();
+            assert!(
+                named.len() >= 2 && named.last().unwrap() == "seq",
+                "{path:?}: {named:?}"
+            );
+            let declared = metadata
+                .file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|kv| kv.key == "dss_lake.sort_order"))
+                .and_then(|kv| kv.value.clone());
+            assert_eq!(declared, Some(named.join(",")), "{path:?}");
+            let columns: Vec<ArrayRef> = named
+                .iter()
+                .map(|name| batch.column_by_name(name).unwrap().clone())
+                .collect();
+            assert!(sorted_by(&columns), "{path:?} is not sorted by {named:?}");
+
+            let folder = path
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap();
+            dates.insert(folder.to_owned());
+            let time = table.event_time_columns()[0];
+            let times = batch
+                .column_by_name(time)
+                .unwrap()
+                .as_primitive::<TimestampMicrosecondType>();
+            for row in 0..batch.num_rows() {
+                let micros = if times.is_valid(row) {
+                    times.value(row)
+                } else {
+                    continue;
+                };
+                let day = micros.div_euclid(86_400_000_000) as i32;
+                assert_eq!(layout::date_partition(day), folder, "{path:?} row {row}");
+            }
+        }
+    }
+    assert_eq!(rows, frames.len(), "every event read back");
+    assert_eq!(dates.len(), 2, "the events cross midnight: {dates:?}");
+}
+
+#[test]
+fn a_commit_of_archive_progress_alone_keeps_the_resume_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &fleet_frames(20)).unwrap();
+    writer.sink().flush().unwrap();
+    writer
+        .sink()
+        .progress("archive-fingerprint", 4_096)
+        .unwrap();
+    let commit = writer.sink().flush().unwrap();
+    assert!(commit.files.is_empty());
+    assert_eq!(commit.checkpoint.seq, Some(20));
+    assert_eq!(commit.checkpoint.committed, SeqRanges::from_range(1, 20));
+    assert_eq!(commit.checkpoint.sources["archive-fingerprint"], 4_096);
+    writer.close().unwrap();
+    let reopened = lake.open_stream(&stream()).unwrap();
+    assert_eq!(reopened.opened_at(), &commit.checkpoint);
+    reopened.close().unwrap();
+}
+
+#[test]
+fn closing_commits_the_last_partial_chunk_of_events_and_of_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = CHUNK_ROWS + 7;
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &fleet_frames(count)).unwrap();
+    let mut decoder = FrameDecoder::new();
+    let Err(rejected) = decoder.decode_message("5|{bad}") else {
+        panic!("accepted a bad frame");
+    };
+    writer.sink().push_rejected(&rejected, 0, None).unwrap();
+    let checkpoint = writer.close().unwrap();
+    assert_eq!(checkpoint.seq, Some(count as u64));
+    assert_eq!(seq_counts(dir.path()), once_each(1..=count as u64));
+    let quarantined: usize = read_table(dir.path(), Table::Quarantine)
+        .iter()
+        .map(|(_, b)| b.num_rows())
+        .sum();
+    assert_eq!(quarantined, 1);
+
+    // Fewer than one chunk, with no flush at all.
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Lake::new(dir.path()).open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &fleet_frames(3)).unwrap();
+    writer.close().unwrap();
+    assert_eq!(seq_counts(dir.path()), once_each(1..=3));
+}
