@@ -1,6 +1,7 @@
 //! Counters of the emulator, their snapshot ([`Stats`]) and the Prometheus text of `/metrics`.
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dss_lake_schema::Table;
@@ -90,6 +91,10 @@ pub struct SubscriptionStats {
     pub next_seq: u64,
     /// Events held in the replay buffer.
     pub buffered: u64,
+    /// Every seq sent on the subscription, over all its connections and counting replays once
+    /// (malformed frames included), as sorted, disjoint, non-adjacent ranges: what a client
+    /// that resumes with `seq_start` after every drop must end up holding, up to its last seq.
+    pub sent: Vec<RangeInclusive<u64>>,
 }
 
 impl Stats {
@@ -261,6 +266,7 @@ mod tests {
                 heartbeats_answered: 7,
                 next_seq: 43,
                 buffered: 42,
+                sent: vec![1..=42],
             }],
             ..Stats::default()
         };

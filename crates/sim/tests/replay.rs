@@ -36,6 +36,9 @@ async fn seq_start_and_seq_end_replay_exactly_the_range_in_order() {
         payloads[0], payloads[1],
         "a replay sends the same bytes again"
     );
+    let stats = running.sim.stats();
+    let sub = stats.subscriptions.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(sub.sent, [100..=299], "sent twice, recorded once");
     running.stop().await;
 }
 
