@@ -1,6 +1,7 @@
 //! `dss-lake ingest` as a user runs it: the real binary against `dss-lake sim` in another
 //! process, over loopback, with dropped connections, `kill -9` at random moments and SIGTERM;
-//! checked by reading `seq` back from the Parquet files.
+//! checked by reading `seq` back from the Parquet files against the seqs the emulator's
+//! `/metrics` says it sent.
 
 mod common;
 
@@ -56,6 +57,41 @@ impl SimProcess {
             streams,
         }
     }
+
+    /// Its Prometheus text, from `/metrics` on the address its stream URLs name.
+    fn metrics(&self) -> String {
+        let (_, url) = &self.streams[0];
+        let addr = url
+            .strip_prefix("ws://")
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap();
+        let url = format!("http://{addr}/metrics");
+        ureq::get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+}
+
+/// The value of the per-subscription metric `name` for the emulator's one subscription of type
+/// `kind` (`name{subscription="<id>",type="<kind>"} <value>`); `None` without such a sample.
+fn sim_gauge(metrics: &str, name: &str, kind: &str) -> Option<u64> {
+    let (prefix, labels) = (format!("{name}{{"), format!(",type=\"{kind}\"}} "));
+    let values: Vec<u64> = metrics
+        .lines()
+        .filter(|line| line.starts_with(&prefix))
+        .filter_map(|line| line.split_once(&labels))
+        .map(|(_, value)| value.parse::<u64>().unwrap())
+        .collect();
+    assert!(
+        values.len() <= 1,
+        "{name}: several {kind} subscriptions:\n{metrics}"
+    );
+    values.first().copied()
 }
 
 /// Writes a private config with the streams of `types`.
@@ -119,22 +155,48 @@ fn terminate(mut ingest: Process, lake: &Path) -> (String, Duration) {
     (stdout, took)
 }
 
-/// Every stream of `types` holds a contiguous run of seq, each exactly once, up to its
-/// checkpoint; returns the number of events per stream.
-fn assert_exactly_once(lake: &Path, types: &[&str]) -> BTreeMap<String, usize> {
+/// Every stream of `types` holds exactly the seqs the emulator sent on its subscription (one
+/// run, as `/metrics` reports it), from the first sent up to the stream's checkpoint, each once;
+/// returns the number of events per stream. The run starts at the emulator's first seq, not the
+/// lake's: a lake that lost its first commits would still look contiguous from its own first.
+fn assert_exactly_once(sim: &SimProcess, lake: &Path, types: &[&str]) -> BTreeMap<String, usize> {
+    let metrics = sim.metrics();
     let seqs = common::seqs_by_stream(lake);
     let mut counts = BTreeMap::new();
     for kind in types {
+        let sent =
+            |name: &str| sim_gauge(&metrics, &format!("dss_sim_subscription_sent_{name}"), kind);
+        let ranges = sent("ranges")
+            .unwrap_or_else(|| panic!("{kind}: no such subscription in the emulator's /metrics"));
+        assert_eq!(
+            ranges, 1,
+            "{kind}: the emulator sent {ranges} disjoint runs of seq, not one"
+        );
+        let (first_sent, last_sent) = (sent("first_seq").unwrap(), sent("last_seq").unwrap());
         let stream = StreamName::parse(kind).unwrap();
         let last = dss_lake_batch::Checkpoint::load(lake, &stream)
             .unwrap()
             .seq
-            .unwrap();
-        let mut got = seqs[*kind].clone();
+            .unwrap_or_else(|| panic!("{kind}: the checkpoint is empty, nothing was committed"));
+        assert!(
+            last <= last_sent,
+            "{kind}: checkpoint at {last}, past the last seq sent ({last_sent})"
+        );
+        let mut got = seqs
+            .get(*kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind}: no rows in the lake"));
         got.sort_unstable();
-        let expected: Vec<i64> = (got[0]..=last as i64).collect();
-        assert_eq!(got.len(), expected.len(), "{kind}: duplicates or holes");
-        assert!(got == expected, "{kind}: not every seq exactly once");
+        let expected: Vec<i64> = ((first_sent as i64)..=(last as i64)).collect();
+        assert!(
+            got == expected,
+            "{kind}: the lake does not hold seqs {first_sent}..={last} (sent up to {last_sent}) \
+             exactly once: {} rows from {:?} to {:?}, first difference at index {:?}",
+            got.len(),
+            got.first(),
+            got.last(),
+            got.iter().zip(&expected).position(|(g, e)| g != e),
+        );
         counts.insert(kind.to_string(), got.len());
     }
     counts
@@ -163,7 +225,7 @@ fn ingest_for(sim: &SimProcess, secs: u64, types: &[&str]) -> (BTreeMap<String, 
         let key = url.split_once("?stream_key=").unwrap().1;
         assert!(!log.contains(key), "a whole stream key in the log:\n{log}");
     }
-    (assert_exactly_once(&lake, types), log)
+    (assert_exactly_once(sim, &lake, types), log)
 }
 
 #[test]
@@ -205,7 +267,7 @@ fn kill_9_at_random_moments_and_dropped_connections_leave_every_seq_exactly_once
         stdout.contains("datapoint: committed up to seq"),
         "{stdout}"
     );
-    let counts = assert_exactly_once(&lake, &types);
+    let counts = assert_exactly_once(&sim, &lake, &types);
     assert!(counts["datapoint"] > 5000, "{counts:?}");
 }
 
@@ -220,7 +282,7 @@ fn sigterm_exits_0_promptly_with_everything_received_committed() {
     std::thread::sleep(Duration::from_millis(1500));
     let (stdout, took) = terminate(child, &lake);
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
-    assert_exactly_once(&lake, &types);
+    assert_exactly_once(&sim, &lake, &types);
     // What the daemon says it committed is what the lake holds.
     let line = stdout
         .lines()

@@ -178,20 +178,41 @@ struct CollectorEntry {
     key: String,
 }
 
+/// Looks up an environment variable (`key_env`): `None` when it is unset or not UTF-8. Passed
+/// in rather than read from the process, so that tests can give each call its own environment
+/// instead of mutating the one every thread shares.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, as [`Config::load`] reads it.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 impl Config {
     /// Reads `path` (TOML, or the Collector's JSON array when it starts with `[`), applies the
-    /// overrides and validates. A file holding keys must be private to its owner.
+    /// overrides and validates, taking `key_env` keys from the process environment. A file
+    /// holding keys must be private to its owner.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
+        Config::load_with_env(path, overrides, &process_env)
+    }
+
+    /// [`Config::load`] with `key_env` keys looked up in `env`.
+    pub fn load_with_env(path: &Path, overrides: &Overrides, env: EnvLookup<'_>) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|source| IngestError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(&text, path, overrides)
+        Config::parse(&text, path, overrides, env)
     }
 
-    /// [`Config::load`] for text already read; `path` names the file in errors and is checked
-    /// for permissions when the text holds keys.
-    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config> {
+    /// [`Config::load_with_env`] for text already read; `path` names the file in errors and is
+    /// checked for permissions when the text holds keys.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        overrides: &Overrides,
+        env: EnvLookup<'_>,
+    ) -> Result<Config> {
         let parse_error = |message: String| IngestError::Parse {
             path: path.to_owned(),
             message,
@@ -208,7 +229,7 @@ impl Config {
         if holds_keys {
             check_private(path)?;
         }
-        Validator { path }.config(raw, overrides)
+        Validator { path, env }.config(raw, overrides)
     }
 }
 
@@ -294,8 +315,9 @@ fn check_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
-struct Validator<'p> {
-    path: &'p Path,
+struct Validator<'a> {
+    path: &'a Path,
+    env: EnvLookup<'a>,
 }
 
 impl Validator<'_> {
@@ -470,8 +492,9 @@ impl Validator<'_> {
         let (field, text) = if let Some(key) = s.key {
             ("key", key)
         } else if let Some(var) = s.key_env {
-            let text = std::env::var(&var)
-                .map_err(|_| self.field(at("key_env"), format!("names {var}, which is not set")))?;
+            let text = (self.env)(&var).ok_or_else(|| {
+                self.field(at("key_env"), format!("names {var}, which is not set"))
+            })?;
             ("key_env", text)
         } else {
             let file = s.key_file.expect("one of the three is given");

@@ -54,7 +54,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 pub use backoff::Backoff;
-pub use config::{Config, ConnectionSettings, DEFAULT_METRICS_ADDR, Overrides, StreamConfig};
+pub use config::{
+    Config, ConnectionSettings, DEFAULT_METRICS_ADDR, EnvLookup, Overrides, StreamConfig,
+};
 pub use error::{IngestError, Result};
 pub use key::StreamKey;
 pub use metrics::{Metrics, StreamMetrics};

@@ -299,6 +299,9 @@ impl<'a> Connection<'a> {
             }
             let read = ring.read(start, limit as usize, &mut self.batch);
             let next = read.seq + self.batch.len() as u64;
+            if next > read.seq {
+                ring.mark_sent(read.seq..=next - 1);
+            }
             ring.set_reader(self.id, next);
             (
                 read.seq,

@@ -37,6 +37,7 @@ mod error;
 mod generator;
 mod metrics;
 mod ring;
+mod sent;
 mod state;
 mod subscription;
 

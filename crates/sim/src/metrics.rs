@@ -1,6 +1,7 @@
 //! Counters of the emulator, their snapshot ([`Stats`]) and the Prometheus text of `/metrics`.
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dss_lake_schema::Table;
@@ -90,6 +91,10 @@ pub struct SubscriptionStats {
     pub next_seq: u64,
     /// Events held in the replay buffer.
     pub buffered: u64,
+    /// Every seq sent on the subscription, over all its connections and counting replays once
+    /// (malformed frames included), as sorted, disjoint, non-adjacent ranges: what a client
+    /// that resumes with `seq_start` after every drop must end up holding, up to its last seq.
+    pub sent: Vec<RangeInclusive<u64>>,
 }
 
 impl Stats {
@@ -189,55 +194,71 @@ impl Stats {
             )
             .unwrap();
         }
-        type Get = fn(&SubscriptionStats) -> u64;
-        let per_sub: [(&str, &str, &str, Get); 6] = [
+        // `None`: the subscription has no such sample (the sent seqs before anything was sent).
+        type Get = fn(&SubscriptionStats) -> Option<u64>;
+        let per_sub: [(&str, &str, &str, Get); 9] = [
             (
                 "dss_sim_subscription_clients",
                 "gauge",
                 "Clients attached to the subscription.",
-                |s| s.clients,
+                |s| Some(s.clients),
             ),
             (
                 "dss_sim_subscription_events_sent_total",
                 "counter",
                 "Event frames sent on the subscription.",
-                |s| s.events_sent,
+                |s| Some(s.events_sent),
             ),
             (
                 "dss_sim_subscription_heartbeats_sent_total",
                 "counter",
                 "Heartbeats sent on the subscription.",
-                |s| s.heartbeats_sent,
+                |s| Some(s.heartbeats_sent),
             ),
             (
                 "dss_sim_subscription_heartbeats_answered_total",
                 "counter",
                 "Heartbeats answered on the subscription.",
-                |s| s.heartbeats_answered,
+                |s| Some(s.heartbeats_answered),
             ),
             (
                 "dss_sim_subscription_next_seq",
                 "gauge",
                 "The seq the next event will get.",
-                |s| s.next_seq,
+                |s| Some(s.next_seq),
             ),
             (
                 "dss_sim_subscription_buffered_events",
                 "gauge",
                 "Events held for replay.",
-                |s| s.buffered,
+                |s| Some(s.buffered),
+            ),
+            (
+                "dss_sim_subscription_sent_first_seq",
+                "gauge",
+                "The lowest seq sent on the subscription, over all its connections.",
+                |s| s.sent.first().map(|r| *r.start()),
+            ),
+            (
+                "dss_sim_subscription_sent_last_seq",
+                "gauge",
+                "The highest seq sent on the subscription, over all its connections.",
+                |s| s.sent.last().map(|r| *r.end()),
+            ),
+            (
+                "dss_sim_subscription_sent_ranges",
+                "gauge",
+                "Disjoint runs of consecutive seqs sent on the subscription (1: no hole).",
+                |s| Some(s.sent.len() as u64),
             ),
         ];
         for (name, kind, help, get) in per_sub {
             writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}").unwrap();
             for s in &self.subscriptions {
                 let (id, t) = (s.id, s.subscription_type);
-                writeln!(
-                    out,
-                    "{name}{{subscription=\"{id}\",type=\"{t}\"}} {}",
-                    get(s)
-                )
-                .unwrap();
+                if let Some(value) = get(s) {
+                    writeln!(out, "{name}{{subscription=\"{id}\",type=\"{t}\"}} {value}").unwrap();
+                }
             }
         }
         out
@@ -261,6 +282,7 @@ mod tests {
                 heartbeats_answered: 7,
                 next_seq: 43,
                 buffered: 42,
+                sent: vec![1..=20, 23..=42],
             }],
             ..Stats::default()
         };
@@ -270,5 +292,24 @@ mod tests {
         assert!(text.contains(
             "\ndss_sim_subscription_events_sent_total{subscription=\"3\",type=\"datapoint\"} 42\n"
         ));
+        for (name, value) in [("first_seq", 1), ("last_seq", 42), ("ranges", 2)] {
+            let line = format!(
+                "\ndss_sim_subscription_sent_{name}{{subscription=\"3\",type=\"datapoint\"}} {value}\n"
+            );
+            assert!(text.contains(&line), "{line}");
+        }
+        let unsent = Stats {
+            subscriptions: vec![SubscriptionStats {
+                sent: Vec::new(),
+                ..stats.subscriptions[0].clone()
+            }],
+            ..Stats::default()
+        }
+        .to_prometheus();
+        assert!(unsent.contains(
+            "\ndss_sim_subscription_sent_ranges{subscription=\"3\",type=\"datapoint\"} 0\n"
+        ));
+        assert!(!unsent.contains("dss_sim_subscription_sent_first_seq{"));
+        assert!(!unsent.contains("dss_sim_subscription_sent_last_seq{"));
     }
 }

@@ -1,9 +1,12 @@
 //! The replay buffer of one subscription: the last N events with consecutive seq numbers.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use dss_lake_fleet::GeneratedEvent;
+
+use crate::sent::SentSeqs;
 
 /// A bounded window of a subscription's stream. Events are shared (`Arc`) with the other
 /// subscriptions they match; their seq is their position here, so the text of a frame is made
@@ -17,6 +20,8 @@ pub(crate) struct Ring {
     /// The next seq each attached connection will send, by connection id: at `--rate max` the
     /// generator produces only while some reader is close to the head.
     readers: HashMap<u64, u64>,
+    /// Every seq a connection has taken from here to send, kept past the buffer's window.
+    sent: SentSeqs,
 }
 
 /// Where a read started and whether the requested start had already left the buffer.
@@ -34,6 +39,7 @@ impl Ring {
             first_seq,
             capacity,
             readers: HashMap::new(),
+            sent: SentSeqs::default(),
         }
     }
 
@@ -78,6 +84,17 @@ impl Ring {
             seq: start,
             skipped: start - from,
         }
+    }
+
+    /// Records `seqs` as sent. Called under the same lock as the read, before the frames go
+    /// out, so no client can hold a seq the record lacks; a connection that fails mid-batch
+    /// leaves a few recorded that its client never got (and asks for again on reconnecting).
+    pub(crate) fn mark_sent(&mut self, seqs: RangeInclusive<u64>) {
+        self.sent.insert(seqs);
+    }
+
+    pub(crate) fn sent(&self) -> &[RangeInclusive<u64>] {
+        self.sent.ranges()
     }
 
     pub(crate) fn set_reader(&mut self, connection: u64, next: u64) {

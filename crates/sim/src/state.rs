@@ -190,6 +190,7 @@ impl State {
                     heartbeats_answered: s.counters.heartbeats_answered.load(Relaxed),
                     next_seq: ring.next_seq(),
                     buffered: ring.len() as u64,
+                    sent: ring.sent().to_vec(),
                 }
             })
             .collect();

@@ -21,6 +21,7 @@ async fn close_every_drops_the_connection_without_a_close_frame_and_resume_loses
     .await;
     let key = running.key(Table::Datapoint);
     let mut next = None;
+    let mut first = None;
     for round in 0..3 {
         let extra = next.map(|n| format!("&seq_start={n}")).unwrap_or_default();
         let mut client = DssClient::connect(&running.url(&key, &extra))
@@ -45,9 +46,19 @@ async fn close_every_drops_the_connection_without_a_close_frame_and_resume_loses
             );
         }
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+        first = first.or(Some(seqs[0]));
         next = Some(seqs[49] + 1);
     }
     running.wait_until(|s| s.fault_closes == 3).await;
+    let id = running.id(Table::Datapoint);
+    let stats = running.sim.stats();
+    let sub = stats.subscriptions.iter().find(|s| s.id == id).unwrap();
+    let (first, next) = (first.unwrap(), next.unwrap());
+    assert_eq!(
+        sub.sent,
+        [first..=next - 1],
+        "three connections, one record"
+    );
     running.stop().await;
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Received, Running, config, seq};
+use common::{Received, Running, config, http_get, seq};
 use dss_lake_schema::Table;
 use dss_lake_sim::SimConfig;
 use serde_json::json;
@@ -36,6 +36,68 @@ async fn seq_start_and_seq_end_replay_exactly_the_range_in_order() {
         payloads[0], payloads[1],
         "a replay sends the same bytes again"
     );
+    let stats = running.sim.stats();
+    let sub = stats.subscriptions.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(sub.sent, [100..=299], "sent twice, recorded once");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_publish_the_first_and_last_seq_sent_and_the_runs_between() {
+    let running = Running::start(config()).await;
+    let id = running.id(Table::Datapoint);
+    running.wait_for_seq(id, 400).await;
+    for range in ["&seq_start=100&seq_end=199", "&seq_start=300&seq_end=349"] {
+        let mut client = running.client(Table::Datapoint, range).await;
+        while let Received::Event { .. } = client.next().await {}
+    }
+    running.wait_until(|s| s.clients == 0).await;
+    let (status, metrics) = http_get(running.addr, "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let sample = |name: &str, table: Table| {
+        let prefix = format!(
+            "{name}{{subscription=\"{}\",type=\"{table}\"}} ",
+            running.id(table)
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|v| v.parse::<u64>().unwrap())
+    };
+    let sent = |name| sample(name, Table::Datapoint);
+    assert_eq!(
+        sent("dss_sim_subscription_sent_first_seq"),
+        Some(100),
+        "{metrics}"
+    );
+    assert_eq!(
+        sent("dss_sim_subscription_sent_last_seq"),
+        Some(349),
+        "{metrics}"
+    );
+    assert_eq!(
+        sent("dss_sim_subscription_sent_ranges"),
+        Some(2),
+        "{metrics}"
+    );
+    // A subscription nobody read: no runs, and no first or last seq to claim.
+    let unread = |name| sample(name, Table::Connectivity);
+    assert_eq!(
+        unread("dss_sim_subscription_sent_ranges"),
+        Some(0),
+        "{metrics}"
+    );
+    assert_eq!(
+        unread("dss_sim_subscription_sent_first_seq"),
+        None,
+        "{metrics}"
+    );
+    assert_eq!(
+        unread("dss_sim_subscription_sent_last_seq"),
+        None,
+        "{metrics}"
+    );
+    assert!(metrics.contains("# TYPE dss_sim_subscription_sent_ranges gauge\n"));
     running.stop().await;
 }
 

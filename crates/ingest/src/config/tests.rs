@@ -1,16 +1,29 @@
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
-/// Writes `text` to a file with `mode` and loads it.
+/// Writes `text` to a file with `mode` and loads it with an empty environment.
 fn load(text: &str, mode: u32, overrides: &Overrides) -> Result<Config> {
+    load_with_env(text, mode, overrides, &HashMap::new())
+}
+
+/// [`load`] with `key_env` looked up in `env`, never in the process environment, which other
+/// test threads read while this one runs.
+fn load_with_env(
+    text: &str,
+    mode: u32,
+    overrides: &Overrides,
+    env: &HashMap<&str, &str>,
+) -> Result<Config> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ingest.toml");
     std::fs::write(&path, text).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    Config::load(&path, overrides)
+    let lookup = |name: &str| env.get(name).map(|v| (*v).to_owned());
+    Config::load_with_env(&path, overrides, &lookup)
 }
 
 fn err(text: &str) -> String {
@@ -122,10 +135,7 @@ fn bad_values_are_refused_with_the_field_named_and_never_the_key() {
             ),
             "stream[0].url",
         ),
-        (
-            stream("key_env = \"DSS_LAKE_TEST_SURELY_UNSET\""),
-            "stream[0].key_env",
-        ),
+        (stream("key_env = \"FREEZERS_KEY\""), "stream[0].key_env"),
         (stream(""), "stream[0].key"),
         (stream(&format!("key = \"{KEY}&x\"")), "stream[0].key"),
         (
@@ -165,16 +175,10 @@ fn a_file_with_keys_readable_by_others_is_refused_with_the_chmod_fix() {
     );
     assert!(load(&text, 0o640, &Overrides::default()).is_err());
     // Keys from the environment: the file holds no secret and may be world-readable.
-    // SAFETY of the test: the variable name is unique to this test.
-    unsafe { std::env::set_var("DSS_LAKE_TEST_KEY_A", KEY) };
-    let text =
-        "[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey_env = \"DSS_LAKE_TEST_KEY_A\"\n";
-    assert_eq!(
-        load(text, 0o644, &Overrides::default()).unwrap().streams[0]
-            .key
-            .expose(),
-        KEY
-    );
+    let text = "[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey_env = \"FREEZERS_KEY\"\n";
+    let env = HashMap::from([("FREEZERS_KEY", KEY)]);
+    let config = load_with_env(text, 0o644, &Overrides::default(), &env).unwrap();
+    assert_eq!(config.streams[0].key.expose(), KEY);
 }
 
 #[test]

@@ -3,20 +3,18 @@
 //! and once space is freed the daemon resumes by itself (reconnecting with `seq_start`) with
 //! every event the emulator sent in the lake exactly once, without a restart.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
-use dss_lake_schema::{StreamName, Table, layout};
+use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
 use tokio::net::TcpListener;
 
-use super::{PATIENCE, event_files, http_get, seqs_in_lake, wait_for};
+use super::{PATIENCE, assert_exactly_once, http_get, wait_for};
 
 #[path = "../../../batch/tests/support/tmpfs.rs"]
 mod tmpfs;
@@ -95,32 +93,6 @@ async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
     (sim, subscription.id, config)
 }
 
-/// Asserts the lake holds every `seq` of `1..=last` exactly once.
-fn assert_exactly_once(lake: &Path, last: u64) {
-    let last = last as i64;
-    let expected: BTreeMap<i64, usize> = (1..=last).map(|s| (s, 1)).collect();
-    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-    for seq in seqs_in_lake(lake).into_values().flatten() {
-        *counts.entry(seq).or_default() += 1;
-    }
-    let leftovers: Vec<String> = event_files(lake)
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| layout::is_hidden(name))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "a failed attempt's files stayed: {leftovers:?}"
-    );
-    assert!(
-        counts == expected,
-        "not every seq of 1..={last} exactly once: {} distinct stored, {} rows, first missing {:?}",
-        counts.len(),
-        counts.values().sum::<usize>(),
-        (1..=last).find(|s| !counts.contains_key(s))
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once_freed() {
     let Some(disk) = Tmpfs::mount("4m") else {
@@ -128,7 +100,7 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
     };
     let (sim, subscription, config) = emulator_and_config(&disk).await;
     let lake = config.lake.clone();
-    let running = Ingest::start(config).await.unwrap();
+    let running = Ingest::start(config.clone()).await.unwrap();
     let http = running.metrics_addr().unwrap();
     let stream = Arc::clone(&running.metrics().streams[0]);
     wait_for("two commits", || {
@@ -209,9 +181,8 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         summary.streams[0].counts.gaps, 0,
         "the resume asked for the next seq"
     );
-    let last = summary.streams[0].checkpoint.seq.unwrap();
-    assert!(last >= sent);
-    assert_exactly_once(&lake, last);
+    assert!(summary.streams[0].checkpoint.seq.unwrap() >= sent);
+    assert_exactly_once(&sim, &config);
     sim.shutdown();
 }
 
@@ -247,6 +218,6 @@ async fn a_shutdown_while_the_disk_is_full_names_the_cause_and_a_restart_loses_n
     .await;
     let summary = running.shutdown().await.unwrap();
     assert_eq!(summary.streams[0].counts.gaps, 0);
-    assert_exactly_once(&config.lake, summary.streams[0].checkpoint.seq.unwrap());
+    assert_exactly_once(&sim, &config);
     sim.shutdown();
 }
