@@ -97,6 +97,12 @@ fn a_live_jump_in_seq_is_one_gap_row_and_the_checkpoint_accounts_for_it() {
     assert_eq!(writer.sink().counts().gaps, 1);
     let checkpoint = writer.close().unwrap();
     assert_eq!(gap_rows(dir.path()), [(6, 9)]);
+    // Named for the seqs it reports, which is what recovery reads off the name.
+    let gaps_file = read_table(dir.path(), Table::Gaps).remove(0).0;
+    assert_eq!(
+        gaps_file.file_name().unwrap(),
+        &*layout::data_file_name(&stream(), 6, 9)
+    );
     let mut committed = SeqRanges::from_range(1, 5);
     committed.insert_range(9, 10);
     assert_eq!(checkpoint.committed, committed);
@@ -161,6 +167,21 @@ fn recovery_keeps_the_commit_that_ends_at_the_checkpoint_and_removes_the_one_aft
     assert_eq!(writer.recovery().rolled_back, vec![next.clone()]);
     writer.close().unwrap();
     assert!(own.exists() && !next.exists());
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_read_stops_the_open_instead_of_starting_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &fleet_frames(5)).unwrap();
+    writer.close().unwrap();
+    // Unreadable, not missing: starting from an empty checkpoint would take every seq again.
+    let checkpoint = layout::checkpoint_path(dir.path(), &stream());
+    fs::remove_file(&checkpoint).unwrap();
+    fs::create_dir(&checkpoint).unwrap();
+    let error = lake.open_stream(&stream()).unwrap_err().to_string();
+    assert!(error.contains(checkpoint.to_str().unwrap()), "{error}");
 }
 
 #[test]
