@@ -722,6 +722,7 @@ fn is_heartbeat_agrees_with_the_decoder() {
         ("01|Z", true),
         // `LEN` is not checked for a heartbeat: answering costs nothing, missing one a drop.
         ("2|Z", true),
+        ("1234567890|Z", true),
         ("x|Z", false),
         ("|Z", false),
         ("Z", false),
