@@ -34,6 +34,7 @@ pub struct FrameDecoder {
     tape: Tape<'static>,
     scan: ScanBuffers,
     scratch: String,
+    fast_frames: u64,
 }
 
 impl std::fmt::Debug for FrameDecoder {
@@ -42,6 +43,7 @@ impl std::fmt::Debug for FrameDecoder {
         f.debug_struct("FrameDecoder")
             .field("input_capacity", &self.input.capacity())
             .field("tape_capacity", &self.tape.0.capacity())
+            .field("fast_frames", &self.fast_frames)
             .finish_non_exhaustive()
     }
 }
@@ -63,7 +65,18 @@ impl FrameDecoder {
             tape: Tape::null().reset(),
             scan: ScanBuffers::default(),
             scratch: String::with_capacity(INITIAL_CAPACITY),
+            fast_frames: 0,
         }
+    }
+
+    /// How many events so far took the fast path (read straight from the payload, no tape).
+    ///
+    /// Nearly every frame of a real stream should: a falling share means DSS changed the shape
+    /// of its frames and decoding got slower, not wrong. It is also how the tests know that a
+    /// frame they call canonical really exercised the fast path, since both paths must give
+    /// the same event and so cannot be told apart by their output.
+    pub fn fast_path_frames(&self) -> u64 {
+        self.fast_frames
     }
 
     /// Decodes one WebSocket text message (`<LEN>|<payload>`).
@@ -101,7 +114,10 @@ impl FrameDecoder {
         json: &'j str,
     ) -> Result<Event<'a>, DecodeError> {
         match fast_event(json, &mut self.scan) {
-            Ok(event) => Ok(event),
+            Ok(event) => {
+                self.fast_frames += 1;
+                Ok(event)
+            }
             Err(GiveUp) => self.decode_general(json),
         }
     }
@@ -117,6 +133,7 @@ impl FrameDecoder {
             tape,
             scan,
             scratch,
+            fast_frames: _,
         } = self;
         scratch.clear();
 

@@ -8,8 +8,9 @@
 //! give up, and the general path (tape, extractor, overlay) decodes the frame as before; so it
 //! changes no result, only how fast the common frame gets there. A test checks that whatever
 //! it accepts decodes to the same event both ways, on the fleet's frames and mutations of them.
-//! (perf: building and walking the tape were over a third of decoding.) Location events take the
-//! general path: DSS pads their coordinates (`" 48.856600"`), which only the overlay can keep.
+//! (perf: building and walking the tape were over a third of decoding.) A location event whose
+//! coordinates DSS padded (`" 48.856600"`) takes the general path: only the overlay can keep that
+//! spelling.
 
 use dss_lake_schema::Table;
 use simd_json::{Node, StaticNode};

@@ -51,5 +51,5 @@ pub mod time;
 pub use decode::{Frame, FrameDecoder};
 pub use error::{DecodeError, Rejected};
 pub use event::{Ack, Body, Connection, Datapoint, Event, Location, Micros, Registration, Tags};
-pub use framing::{Split, split_message};
+pub use framing::{Split, is_heartbeat, split_message};
 pub use rows::{QuarantineBuilder, TableBuilder, WrongTable};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use dss_lake_frame::is_heartbeat;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -48,14 +49,6 @@ pub fn stream_url(stream: &StreamConfig, last_seq: Option<u64>) -> String {
         url.push_str(&format!("&seq_start={}", seq + 1));
     }
     url
-}
-
-/// Whether a message is the heartbeat `<LEN>|Z` (split at the first `|`, payload exactly `Z`).
-fn is_heartbeat(text: &str) -> bool {
-    text.len() <= 8
-        && text
-            .split_once('|')
-            .is_some_and(|(_, payload)| payload == "Z")
 }
 
 /// Why a connection ended.
@@ -270,13 +263,5 @@ mod tests {
             stream_url(&stream, Some(41)),
             "wss://h/stream?stream_key=abcd1234&seq_start=42"
         );
-    }
-
-    #[test]
-    fn only_a_payload_of_exactly_z_is_a_heartbeat() {
-        assert!(is_heartbeat("1|Z"));
-        assert!(!is_heartbeat("3|a|Z"));
-        assert!(!is_heartbeat("2|ZZ"));
-        assert!(!is_heartbeat(r#"20|{"value":"door|Z"}"#));
     }
 }
