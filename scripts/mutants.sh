@@ -12,9 +12,14 @@
 #   scripts/mutants.sh --crate frame --list      # just list the mutants
 #   scripts/mutants.sh --summary target/mutants/frame   # summarise a finished or partial run
 #
+#   scripts/mutants.sh --crate batch --target-dir target --file crates/batch/src/commit.rs
+#                                                # reuse the test build already in target/
+#
 # Options of its own: --crate NAME, --out DIR (outputs go to DIR/<crate>/mutants.out; default
-# target/mutants), --jobs N (default 2), --summary DIR. Everything else (--file, --re, --exclude,
-# --shard, --list, -v, ...) is passed to `cargo mutants`. Env: MUTANTS_NICE (default 19).
+# target/mutants), --jobs N (default 2), --summary DIR, --target-dir DIR (build in DIR with the
+# dev profile, one mutant at a time: the dependencies `cargo test` already built there are
+# reused instead of built again in each worker's copy, which takes the better part of an hour).
+# Everything else (--file, --re, --exclude, --shard, --list, -v, ...) is passed to `cargo mutants`. Env: MUTANTS_NICE (default 19).
 # Exits 0 when the runs completed, whatever the score; non-zero when cargo-mutants could not run
 # (for example, the tests fail on the unmutated tree).
 set -euo pipefail
@@ -67,6 +72,7 @@ crates=()
 out_base="$repo/target/mutants"
 jobs=2
 summary_only=""
+warm_target=""
 list=""
 shard=""
 pass=()
@@ -79,10 +85,12 @@ while (($#)); do
         --jobs | -j) jobs="$2"; shift 2 ;;
         --jobs=*) jobs="${1#*=}"; shift ;;
         --summary) summary_only="$2"; shift 2 ;;
+        --target-dir) warm_target="$2"; shift 2 ;;
+        --target-dir=*) warm_target="${1#*=}"; shift ;;
         --shard) shard="$2"; pass+=("$1" "$2"); shift 2 ;;
         --shard=*) shard="${1#*=}"; pass+=("$1"); shift ;;
         --list) list=1; pass+=("$1"); shift ;;
-        -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) pass+=("$1"); shift ;;
     esac
 done
@@ -100,8 +108,15 @@ if [[ ! -x "$bin" || "$("$bin" mutants --version 2>/dev/null)" != "cargo-mutants
 fi
 
 # Every copy cargo-mutants builds in must have its own target dir (in the copy): a shared
-# CARGO_TARGET_DIR would have parallel builds of different mutants overwrite each other.
+# CARGO_TARGET_DIR would have parallel builds of different mutants overwrite each other. With
+# --target-dir there is one worker, so one shared dir is safe (the copy's crates build under
+# their own paths; only the dependencies are shared).
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
+if [[ -n "$warm_target" ]]; then
+    export CARGO_TARGET_DIR="$(cd "$warm_target" && pwd)"
+    jobs=1
+    pass+=(--profile dev)
+fi
 cd "$repo"
 
 summaries=()
