@@ -5,10 +5,12 @@
 //! fails the one a test picks, or cuts the power there (undoing whatever was not yet synced).
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dss_lake_batch::fs::{LakeFile, LakeFs, LocalFs};
 use dss_lake_batch::{Checkpoint, CommitRetry, Lake, SeqRanges};
 use dss_lake_schema::{StreamName, Table, layout};
 
@@ -219,6 +221,56 @@ fn a_writer_that_retries_survives_a_failure_at_any_step_of_a_commit() {
         let checkpoint = reopened.close().unwrap();
         assert_every_event_once(dir.path(), &checkpoint, &context);
     }
+}
+
+/// Another writer (a second stream committing into the same date folders) creates every folder
+/// a moment before this one does.
+#[derive(Debug)]
+struct LosesEveryFolderRace;
+
+impl LakeFs for LosesEveryFolderRace {
+    fn create_dir(&self, dir: &Path) -> io::Result<()> {
+        LocalFs.create_dir(dir)?;
+        Err(io::ErrorKind::AlreadyExists.into())
+    }
+
+    fn create_file(&self, path: &Path) -> io::Result<Box<dyn LakeFile>> {
+        LocalFs.create_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        LocalFs.rename(from, to)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        LocalFs.sync_dir(dir)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        LocalFs.remove_file(path)
+    }
+}
+
+#[test]
+fn a_folder_another_writer_creates_first_is_used_and_a_file_in_its_place_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path()).with_fs(Arc::new(LosesEveryFolderRace));
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    let frames = frames_of(EVENTS as usize, &TABLES);
+    push_frames(writer.sink(), &frames).unwrap();
+    let checkpoint = writer.close().unwrap();
+    assert_every_event_once(dir.path(), &checkpoint, "folders made by another writer");
+
+    let blocked = tempfile::tempdir().unwrap();
+    let mut writer = Lake::new(blocked.path()).open_stream(&stream()).unwrap();
+    std::fs::write(
+        layout::table_dir(blocked.path(), Table::Datapoint),
+        "not a folder",
+    )
+    .unwrap();
+    push_frames(writer.sink(), &frames).unwrap();
+    let error = writer.close().unwrap_err().to_string();
+    assert!(error.contains("creating folder"), "{error}");
 }
 
 fn positions(steps: &[Step], matches: impl Fn(&Step) -> bool) -> Vec<usize> {

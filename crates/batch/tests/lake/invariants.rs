@@ -170,6 +170,62 @@ fn recovery_keeps_the_commit_that_ends_at_the_checkpoint_and_removes_the_one_aft
 }
 
 #[test]
+fn recovery_removes_a_file_that_fills_a_reported_gap_until_its_commit_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(20);
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    push_seqs(writer.sink(), &frames, (1..=5).chain(9..=10));
+    writer.close().unwrap();
+    // An import filling 6..=8 crashed between its renames and its checkpoint: those seqs are
+    // accounted for (reported missing) but not committed, so the file must go, or a re-run of
+    // the import would store them twice.
+    let filler = plant_file(dir.path(), Table::Datapoint, &stream(), 6, 8);
+    let writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.recovery().rolled_back, vec![filler]);
+    writer.close().unwrap();
+}
+
+#[test]
+fn recovery_keeps_every_committed_quarantine_file_and_removes_the_uncommitted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    let mut decoder = FrameDecoder::new();
+    // Quarantine files carry no seq: they are named for their commit's number instead.
+    let mut quarantine_files = Vec::new();
+    for _ in 0..3 {
+        let Err(rejected) = decoder.decode_message("5|{bad}") else {
+            panic!("accepted a bad frame");
+        };
+        writer.sink().push_rejected(&rejected, 0, None).unwrap();
+        quarantine_files.extend(writer.sink().flush().unwrap().files);
+    }
+    let checkpoint = writer.close().unwrap();
+    assert_eq!((checkpoint.commits, quarantine_files.len()), (3, 3));
+    let committed = &quarantine_files[0].path;
+    let next = committed.with_file_name(layout::commit_file_name(&stream(), 4));
+    fs::copy(committed, &next).unwrap();
+
+    let writer = lake.open_stream(&stream()).unwrap();
+    assert_eq!(writer.recovery().rolled_back, vec![next]);
+    writer.close().unwrap();
+    assert!(quarantine_files.iter().all(|f| f.path.exists()));
+}
+
+#[test]
+fn a_table_folder_that_cannot_be_listed_stops_the_open_instead_of_being_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = layout::table_dir(dir.path(), Table::Location);
+    fs::write(&location, "not a folder").unwrap();
+    let error = Lake::new(dir.path())
+        .open_stream(&stream())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(location.to_str().unwrap()), "{error}");
+}
+
+#[test]
 fn a_checkpoint_that_cannot_be_read_stops_the_open_instead_of_starting_over() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::new(dir.path());
