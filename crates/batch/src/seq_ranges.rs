@@ -199,6 +199,13 @@ mod tests {
         assert!(!set.insert(10));
         assert_eq!(set.len(), 7);
         assert_eq!((set.first(), set.last()), (Some(1), Some(10)));
+        // An import's range of interest starts at its lowest seq, which is rarely 1.
+        let late = SeqRanges::from_range(1_000, 1_010);
+        assert_eq!((late.first(), late.last()), (Some(1_000), Some(1_010)));
+        assert_eq!(
+            (SeqRanges::new().first(), SeqRanges::new().last()),
+            (None, None)
+        );
         assert_eq!(set.holes().collect::<Vec<_>>(), [(6, 8)]);
         set.insert_range(6, 8);
         assert_eq!(ranges(&set), [(1, 10)]);

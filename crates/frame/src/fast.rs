@@ -166,12 +166,12 @@ fn integer(s: &mut Scanner<'_, '_>) -> Fast<i64> {
     }
 }
 
-/// A coordinate string whose float's shortest spelling is the text itself.
+/// A coordinate string whose float's shortest spelling is the text itself: a padded one
+/// (`" 48.8"`, which the general path trims and records) is never that spelling.
 fn coordinate(s: &mut Scanner<'_, '_>) -> Fast<f64> {
     let text = string(s)?;
     let number = numeric_str(text).ok_or(GiveUp)?;
-    let padded = text.starts_with(' ') || text.ends_with(' ');
-    if padded || ryu::Buffer::new().format_finite(number) != text {
+    if ryu::Buffer::new().format_finite(number) != text {
         return Err(GiveUp);
     }
     Ok(number)
