@@ -719,3 +719,18 @@ fn data_after_the_event_is_invalid_json_on_both_paths() {
         }
     }
 }
+
+/// An ack's fields on a plain datapoint are unknown fields there, kept like any other.
+#[test]
+fn ack_fields_on_a_plain_datapoint_are_kept_as_unknown_fields() {
+    let mut decoder = FrameDecoder::new();
+    for (key, json) in [
+        ("ack_message", "5"),
+        ("ack_status", "200"),
+        ("ack_id", r#""a-1""#),
+        ("acked_at", r#""2026-11-24T10:25:15Z""#),
+    ] {
+        let payload = Payload::canonical(Table::Datapoint).body(key, json);
+        assert_lossless(&mut decoder, &payload);
+    }
+}

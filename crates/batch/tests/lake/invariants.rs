@@ -88,6 +88,25 @@ fn gap_rows(lake: &Path) -> Vec<(i64, i64)> {
 }
 
 #[test]
+fn the_sink_counts_each_tables_events_and_the_lake_holds_that_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(500);
+    let mut writer = Lake::new(dir.path()).open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &frames).unwrap();
+    let counts = writer.sink().counts().clone();
+    writer.close().unwrap();
+    assert_eq!(counts.total_events(), 500);
+    for table in Table::EVENTS {
+        let stored: usize = read_table(dir.path(), table)
+            .iter()
+            .map(|(_, b)| b.num_rows())
+            .sum();
+        assert!(stored > 0, "the fleet sends {table} events");
+        assert_eq!(counts.events_in(table), stored as u64, "{table}");
+    }
+}
+
+#[test]
 fn a_live_jump_in_seq_is_one_gap_row_and_the_checkpoint_accounts_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let frames = fleet_frames(20);
