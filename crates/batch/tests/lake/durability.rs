@@ -273,6 +273,71 @@ fn a_folder_another_writer_creates_first_is_used_and_a_file_in_its_place_is_an_e
     assert!(error.contains("creating folder"), "{error}");
 }
 
+/// A disk that refuses every new file, as a full one does.
+#[derive(Debug)]
+struct RefusesNewFiles;
+
+impl LakeFs for RefusesNewFiles {
+    fn create_dir(&self, dir: &Path) -> io::Result<()> {
+        LocalFs.create_dir(dir)
+    }
+
+    fn create_file(&self, _: &Path) -> io::Result<Box<dyn LakeFile>> {
+        Err(io::ErrorKind::StorageFull.into())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        LocalFs.rename(from, to)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        LocalFs.sync_dir(dir)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        LocalFs.remove_file(path)
+    }
+}
+
+#[test]
+fn while_a_commit_is_retried_the_chunks_behind_it_wait_in_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path())
+        .with_fs(Arc::new(RefusesNewFiles))
+        .with_policy(dss_lake_batch::FlushPolicy {
+            max_rows: dss_lake_batch::CHUNK_ROWS,
+            ..Default::default()
+        })
+        .with_commit_retry(CommitRetry {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        });
+    let mut writer = lake.open_stream(&stream()).unwrap();
+    let chunk = dss_lake_batch::CHUNK_ROWS;
+    let frames = frames_of(chunk * 3, &TABLES);
+    assert_eq!(writer.sink().queue_depth(), 0);
+    push_frames(writer.sink(), &frames[..chunk]).unwrap();
+    let stats = Arc::clone(writer.stats());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stats
+        .commit_failures
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first commit never failed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The writer holds the first chunk and retries it; it takes nothing more off the queue.
+    push_frames(writer.sink(), &frames[chunk..]).unwrap();
+    assert_eq!(writer.sink().queue_depth(), 2);
+    stats.stop_retrying();
+    let error = writer.close().unwrap_err().to_string();
+    assert!(error.contains("creating"), "{error}");
+}
+
 fn positions(steps: &[Step], matches: impl Fn(&Step) -> bool) -> Vec<usize> {
     (0..steps.len()).filter(|&i| matches(&steps[i])).collect()
 }

@@ -64,7 +64,10 @@ fn a_live_replay_at_or_below_the_last_seq_is_dropped_within_a_chunk_and_across_a
 
     let mut writer = lake.open_stream(&stream()).unwrap();
     assert_eq!(writer.opened_at().seq, Some(10));
+    // Where a live stream resumes: the checkpoint's seq until something newer arrives.
+    assert_eq!(writer.sink().last_seq(), Some(10));
     let after_restart = push_seqs(writer.sink(), &frames, [10, 11]);
+    assert_eq!(writer.sink().last_seq(), Some(11));
     assert_eq!(after_restart, [Pushed::Duplicate, Pushed::Stored]);
     writer.close().unwrap();
     assert_eq!(seq_counts(dir.path()), once_each(1..=11));
