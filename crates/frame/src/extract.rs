@@ -75,9 +75,7 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
                 .iter()
                 .position(|(k, _)| alias && *k == "datapointack")
         })
-        .ok_or(DecodeError::MissingField {
-            field: body_path(meta.table),
-        })?;
+        .ok_or(DecodeError::MissingField { field: body_key })?;
     for (i, (key, value)) in bodies.iter().enumerate() {
         if i != chosen {
             extras.value(Level::Top, key, *value);
@@ -88,7 +86,7 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
         extras.body_key(actual_body_key);
     }
     if body.scalar() != Scalar::Object {
-        return Err(DecodeError::wrong_type(body_path(meta.table), "an object"));
+        return Err(DecodeError::wrong_type(body_key, "an object"));
     }
 
     let body = match meta.table {
@@ -128,15 +126,6 @@ pub(crate) fn extract_event<'s, J: JsonRef<'s>>(
         spans.extra_json = Some(start..scratch.len());
     }
     Ok(meta.into_event(seq, body))
-}
-
-fn body_path(table: Table) -> &'static str {
-    match table {
-        Table::Connectivity => "connection",
-        Table::Location => "location_event",
-        Table::Registration => "registration_event",
-        _ => "datapoint",
-    }
 }
 
 /// The envelope's `metadata`, as both decoding paths read it.

@@ -734,3 +734,125 @@ fn ack_fields_on_a_plain_datapoint_are_kept_as_unknown_fields() {
         assert_lossless(&mut decoder, &payload);
     }
 }
+
+/// Payloads of zero and one byte reach simd-json too, and get its reason, not a complaint
+/// about the decoder's own buffer.
+#[test]
+fn the_shortest_payloads_are_invalid_json_with_simd_jsons_reason() {
+    let cases = [
+        (
+            "0|",
+            DecodeError::InvalidJson {
+                offset: 0,
+                reason: "unexpected end of input",
+            },
+        ),
+        (
+            "1|{",
+            DecodeError::InvalidJson {
+                offset: 0,
+                reason: "syntax error",
+            },
+        ),
+    ];
+    let mut decoder = FrameDecoder::new();
+    for (message, expected) in cases {
+        let rejected = decoder.decode_message(message).unwrap_err();
+        assert_eq!(rejected.error, expected, "{message}");
+    }
+}
+
+/// `Event::event_time` on both paths: the preferred time, or the next when it is absent.
+#[test]
+fn event_time_is_the_first_present_time_of_its_table() {
+    const T: i64 = 1_795_515_914_000_000; // 2026-11-24T10:25:14Z
+    let unregistered = r#""2026-11-24T10:25:16Z""#;
+    let cases = [
+        (Payload::canonical(Table::Connectivity), Some(T)),
+        (
+            Payload::canonical(Table::Connectivity).without_body("event_time"),
+            None,
+        ),
+        (Payload::canonical(Table::Datapoint), Some(T + 123_000)),
+        (
+            Payload::canonical(Table::Datapoint).without_body("created_at"),
+            Some(T),
+        ),
+        (
+            Payload::canonical(Table::Datapoint)
+                .without_body("created_at")
+                .without_body("updated_at"),
+            None,
+        ),
+        (Payload::canonical(Table::Datapointack), Some(T + 1_000_001)),
+        (
+            Payload::canonical(Table::Datapointack).without_body("acked_at"),
+            Some(T + 123_000),
+        ),
+        (Payload::canonical(Table::Location), Some(T)),
+        (
+            Payload::canonical(Table::Location).without_body("created_at"),
+            None,
+        ),
+        (Payload::canonical(Table::Registration), Some(T)),
+        (
+            Payload::canonical(Table::Registration)
+                .without_body("registered_at")
+                .body("unregistered_at", unregistered),
+            Some(T + 2_000_000),
+        ),
+        (
+            Payload::canonical(Table::Registration).without_body("registered_at"),
+            None,
+        ),
+    ];
+    let mut decoder = FrameDecoder::new();
+    for (payload, expected) in cases {
+        for order in [Order::SeqFirst, Order::SeqLast] {
+            let message = framed(&payload.render(order));
+            match decoder.decode_message(&message) {
+                Ok(Frame::Event(event)) => {
+                    assert_eq!(event.event_time(), expected, "{order:?}: {message}")
+                }
+                other => panic!("{other:?}: {message}"),
+            }
+        }
+    }
+}
+
+/// A missing body, or one that is not an object, is named by its key; an ack body does not
+/// stand in for a plain datapoint's, and a `$` key at the top is reserved on both paths.
+#[test]
+fn body_errors_name_the_tables_body_key_on_both_paths() {
+    let mut decoder = FrameDecoder::new();
+    let mut check = |payload: &Payload, expected: &DecodeError| {
+        for order in [Order::SeqFirst, Order::SeqLast] {
+            let text = payload.render(order);
+            let error = decode(&mut decoder, &text).unwrap_err();
+            assert_eq!(&error, expected, "{order:?}: {text}");
+        }
+    };
+    for table in Table::EVENTS {
+        let body_key = table.body_key().expect("an event table");
+        let mut elsewhere = Payload::canonical(table);
+        elsewhere.body_key = "x_elsewhere".into();
+        check(&elsewhere, &DecodeError::MissingField { field: body_key });
+        check(
+            &elsewhere.clone().top(body_key, "[]"),
+            &DecodeError::WrongType {
+                field: body_key,
+                expected: "an object",
+            },
+        );
+        check(
+            &Payload::canonical(table).top("$absent", "1"),
+            &DecodeError::ReservedKey,
+        );
+    }
+    let mut ack_keyed = Payload::canonical(Table::Datapoint);
+    ack_keyed.body_key = "datapointack".into();
+    check(
+        &ack_keyed,
+        &DecodeError::MissingField { field: "datapoint" },
+    );
+}
