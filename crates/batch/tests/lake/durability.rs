@@ -223,19 +223,30 @@ fn a_writer_that_retries_survives_a_failure_at_any_step_of_a_commit() {
     }
 }
 
-/// Another writer (a second stream committing into the same date folders) creates every folder
-/// a moment before this one does.
+/// The local file system with one of the things a real one does to a writer now and then.
 #[derive(Debug)]
-struct LosesEveryFolderRace;
+enum LocalFsBut {
+    /// Another writer (a second stream committing into the same date folders) creates every
+    /// folder a moment before this one does.
+    LosesEveryFolderRace,
+    /// Every new file is refused, as on a full disk.
+    RefusesNewFiles,
+}
 
-impl LakeFs for LosesEveryFolderRace {
+impl LakeFs for LocalFsBut {
     fn create_dir(&self, dir: &Path) -> io::Result<()> {
         LocalFs.create_dir(dir)?;
-        Err(io::ErrorKind::AlreadyExists.into())
+        match self {
+            LocalFsBut::LosesEveryFolderRace => Err(io::ErrorKind::AlreadyExists.into()),
+            LocalFsBut::RefusesNewFiles => Ok(()),
+        }
     }
 
     fn create_file(&self, path: &Path) -> io::Result<Box<dyn LakeFile>> {
-        LocalFs.create_file(path)
+        match self {
+            LocalFsBut::RefusesNewFiles => Err(io::ErrorKind::StorageFull.into()),
+            LocalFsBut::LosesEveryFolderRace => LocalFs.create_file(path),
+        }
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -254,7 +265,7 @@ impl LakeFs for LosesEveryFolderRace {
 #[test]
 fn a_folder_another_writer_creates_first_is_used_and_a_file_in_its_place_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(dir.path()).with_fs(Arc::new(LosesEveryFolderRace));
+    let lake = Lake::new(dir.path()).with_fs(Arc::new(LocalFsBut::LosesEveryFolderRace));
     let mut writer = lake.open_stream(&stream()).unwrap();
     let frames = frames_of(EVENTS as usize, &TABLES);
     push_frames(writer.sink(), &frames).unwrap();
@@ -273,37 +284,11 @@ fn a_folder_another_writer_creates_first_is_used_and_a_file_in_its_place_is_an_e
     assert!(error.contains("creating folder"), "{error}");
 }
 
-/// A disk that refuses every new file, as a full one does.
-#[derive(Debug)]
-struct RefusesNewFiles;
-
-impl LakeFs for RefusesNewFiles {
-    fn create_dir(&self, dir: &Path) -> io::Result<()> {
-        LocalFs.create_dir(dir)
-    }
-
-    fn create_file(&self, _: &Path) -> io::Result<Box<dyn LakeFile>> {
-        Err(io::ErrorKind::StorageFull.into())
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        LocalFs.rename(from, to)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        LocalFs.sync_dir(dir)
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        LocalFs.remove_file(path)
-    }
-}
-
 #[test]
 fn while_a_commit_is_retried_the_chunks_behind_it_wait_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::new(dir.path())
-        .with_fs(Arc::new(RefusesNewFiles))
+        .with_fs(Arc::new(LocalFsBut::RefusesNewFiles))
         .with_policy(dss_lake_batch::FlushPolicy {
             max_rows: dss_lake_batch::CHUNK_ROWS,
             ..Default::default()

@@ -110,6 +110,43 @@ fn the_sink_counts_each_tables_events_and_the_lake_holds_that_many() {
 }
 
 #[test]
+fn a_frame_whose_length_prefix_is_wrong_is_stored_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut frames = fleet_frames(3);
+    let (_, payload) = frames[1].split_once('|').unwrap();
+    frames[1] = format!("{}|{payload}", payload.len() + 7);
+    let mut writer = Lake::new(dir.path()).open_stream(&stream()).unwrap();
+    push_frames(writer.sink(), &frames).unwrap();
+    assert_eq!(writer.sink().counts().length_mismatches, 1);
+    writer.close().unwrap();
+    assert_eq!(seq_counts(dir.path()), once_each(1..=3));
+}
+
+#[test]
+fn an_import_counts_each_hole_it_reports_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = fleet_frames(12);
+    let kept: Vec<&str> = frames
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![3, 4, 7].contains(i))
+        .map(|(_, f)| f.split_once('|').unwrap().1)
+        .collect();
+    let archive = dir.path().join("holes.ndjson");
+    fs::write(&archive, kept.join("\n")).unwrap();
+    let summary = dss_lake_batch::import::import_files(
+        &Lake::new(dir.path().join("lake")),
+        &stream(),
+        &[archive],
+        dss_lake_batch::import::ArchiveFormat::Auto,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.counts.gaps, 2, "{summary:?}");
+    assert_eq!(gap_rows(&dir.path().join("lake")), [(4, 6), (8, 9)]);
+}
+
+#[test]
 fn a_live_jump_in_seq_is_one_gap_row_and_the_checkpoint_accounts_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let frames = fleet_frames(20);
