@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
-use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
+use dss_lake_batch::{Checkpoint, CommitRetry};
+use dss_lake_ingest::{Config, Ingest};
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
-use tokio::net::TcpListener;
 
-use super::{PATIENCE, assert_exactly_once, http_get, wait_for};
+use super::{PATIENCE, assert_exactly_once, http_get, ingest_config, start_sim, wait_for};
 
 #[path = "../../../batch/tests/support/tmpfs.rs"]
 mod tmpfs;
@@ -46,7 +45,7 @@ async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
     // Slow enough that the replay buffer outlasts the pause many times over, and that the
     // emulator's socket buffers do not fill before it drops the client for unanswered
     // heartbeats (it cannot notice while its own send is blocked).
-    let sim = Sim::new(SimConfig {
+    let (sim, sim_addr) = start_sim(SimConfig {
         rate: Rate::PerSecond(500.0),
         heartbeat_interval: Duration::from_millis(100),
         max_missed_heartbeats: 3,
@@ -54,41 +53,22 @@ async fn emulator_and_config(disk: &Tmpfs) -> (Sim, u64, Config) {
         stats_interval: None,
         ..SimConfig::default()
     })
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_addr = listener.local_addr().unwrap();
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    .await;
     let subscription = sim
         .subscriptions()
         .into_iter()
         .find(|s| s.subscription_type == Table::Datapoint)
         .unwrap();
-    let config = Config {
-        lake: disk.path().join("lake"),
-        metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
-        flush: FlushPolicy {
-            max_rows: 5_000,
-            max_bytes: 64 << 20,
-            max_age: Duration::from_millis(300),
-        },
-        commit_retry: CommitRetry {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(500),
-        },
-        connection: ConnectionSettings {
-            heartbeat_interval: Duration::from_millis(100),
-            watchdog_heartbeats: 5,
-            backoff_initial: Duration::from_millis(10),
-            backoff_max: Duration::from_millis(200),
-            connect_timeout: Duration::from_secs(2),
-            max_message_size: 1 << 20,
-        },
-        shutdown_timeout: Duration::from_secs(10),
-        streams: vec![StreamConfig {
-            name: StreamName::parse("datapoint").unwrap(),
-            url: format!("ws://{sim_addr}/stream"),
-            key: StreamKey::new(&subscription.stream_key).unwrap(),
-        }],
+    let mut config = ingest_config(
+        &sim,
+        sim_addr,
+        &disk.path().join("lake"),
+        &[Table::Datapoint],
+    );
+    config.flush.max_age = Duration::from_millis(300);
+    config.commit_retry = CommitRetry {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(500),
     };
     (sim, subscription.id, config)
 }
