@@ -340,34 +340,24 @@ fn sorted_by(columns: &[ArrayRef]) -> bool {
     })
 }
 
-/// An archive in shuffled order: arrival order then says nothing of the sort order.
-fn shuffled_archive(dir: &Path, frames: &[String]) -> std::path::PathBuf {
-    let mut payloads: Vec<&str> = frames
+/// An archive newest first: arrival order then runs against every file's time order, so only
+/// a sort by all the named columns puts the rows right.
+fn reversed_archive(dir: &Path, frames: &[String]) -> std::path::PathBuf {
+    let payloads: Vec<&str> = frames
         .iter()
+        .rev()
         .map(|f| f.split_once('|').unwrap().1)
         .collect();
-    // A fixed permutation (stride coprime with the length), no RNG needed.
-    let n = payloads.len();
-    let stride = (1..n)
-        .rev()
-        .find(|s| gcd(*s, n) == 1 && *s > n / 3)
-        .unwrap_or(1);
-    let shuffled: Vec<&str> = (0..n).map(|i| payloads[(i * stride) % n]).collect();
-    payloads = shuffled;
-    let path = dir.join("shuffled.ndjson");
+    let path = dir.join("reversed.ndjson");
     fs::write(&path, payloads.join("\n")).unwrap();
     path
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 #[test]
 fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() {
     let dir = tempfile::tempdir().unwrap();
     let frames = fleet_frames(3_000);
-    let archive = shuffled_archive(dir.path(), &frames);
+    let archive = reversed_archive(dir.path(), &frames);
     let lake = Lake::new(dir.path().join("lake"));
     dss_lake_batch::import::import_files(
         &lake,
