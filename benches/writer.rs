@@ -1,12 +1,12 @@
 //! The lake writer: events/s from frames to committed Parquet files, and bytes per event on disk
 //! against the raw JSON and `zstd -3` of the same NDJSON. Prints a table; no assertions.
 //!
-//! Run: `cargo bench -p dss-lake-batch --bench writer` (EVENTS below; pass a number to change it).
+//! Run: `cargo bench -p dss-lake-lake --bench writer` (EVENTS below; pass a number to change it).
 
 use std::time::Instant;
 
-use dss_lake_batch::{FlushPolicy, Lake};
 use dss_lake_frame::{Frame, FrameDecoder};
+use dss_lake_lake::{FlushPolicy, Lake};
 use dss_lake_schema::StreamName;
 
 const EVENTS: usize = 500_000;

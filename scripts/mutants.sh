@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Mutation testing of the lake (dss-lake-batch) and the decoder (dss-lake-frame) with a pinned
+# Mutation testing of the lake (dss-lake-lake) and the decoder (dss-lake-frame) with a pinned
 # cargo-mutants: each crate's mutants are tested by that crate's own tests (unit and integration,
 # no doctests; settings in .cargo/mutants.toml), then a summary per crate: mutants tested,
 # caught, missed, timeouts, unviable, the score caught/(caught+missed) and every missed mutant.
 # Not run by CI; a full run of both crates takes a while (README, "Mutation testing").
 #
 #   scripts/mutants.sh                           # both crates, frame first
-#   scripts/mutants.sh --crate batch             # one crate (frame|batch; repeatable)
+#   scripts/mutants.sh --crate lake             # one crate (frame|lake; repeatable)
 #   scripts/mutants.sh --crate frame --file crates/frame/src/time.rs   # one file
-#   scripts/mutants.sh --crate batch --shard 0/4 # a quarter of the crate's mutants
+#   scripts/mutants.sh --crate lake --shard 0/4 # a quarter of the crate's mutants
 #   scripts/mutants.sh --crate frame --list      # just list the mutants
 #   scripts/mutants.sh --summary target/mutants/frame   # summarise a finished or partial run
 #
-#   scripts/mutants.sh --crate batch --target-dir target --file crates/batch/src/commit.rs
+#   scripts/mutants.sh --crate lake --target-dir target --file crates/lake/src/commit.rs
 #                                                # reuse the test build already in target/
 #
 # Options of its own: --crate NAME, --out DIR (outputs go to DIR/<crate>/mutants.out; default
@@ -99,7 +99,7 @@ if [[ -n "$summary_only" ]]; then
     summarise "$summary_only"
     exit
 fi
-((${#crates[@]})) || crates=(frame batch)
+((${#crates[@]})) || crates=(frame lake)
 
 # The pinned cargo-mutants, built once into target/tools (crates.io source; no prebuilt binary).
 if [[ ! -x "$bin" || "$("$bin" mutants --version 2>/dev/null)" != "cargo-mutants $version" ]]; then
@@ -124,8 +124,8 @@ failed=0
 for crate in "${crates[@]}"; do
     case "$crate" in
         frame | dss-lake-frame) crate=frame; package=dss-lake-frame ;;
-        batch | dss-lake-batch) crate=batch; package=dss-lake-batch ;;
-        *) echo "unknown crate $crate (frame or batch)" >&2; exit 2 ;;
+        lake | dss-lake-lake) crate=lake; package=dss-lake-lake ;;
+        *) echo "unknown crate $crate (frame or lake)" >&2; exit 2 ;;
     esac
     if [[ -n "$list" ]]; then
         "$bin" mutants --package "$package" "${pass[@]}"

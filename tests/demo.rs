@@ -177,7 +177,7 @@ fn the_demo_serves_every_table_stops_on_ctrl_c_with_the_lake_matching_and_a_reru
             "{table}: served but not on disk: {missing:?}"
         );
         // Everything received was committed on the way out: the lake ends at the checkpoint.
-        let checkpoint = dss_lake_batch::Checkpoint::load(&lake, &stream(table)).unwrap();
+        let checkpoint = dss_lake_lake::Checkpoint::load(&lake, &stream(table)).unwrap();
         let last_on_disk = on_disk.iter().map(|(seq, _)| *seq).max().unwrap();
         assert_eq!(checkpoint.seq, Some(last_on_disk as u64), "{table}");
     }

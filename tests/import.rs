@@ -315,7 +315,7 @@ fn kill_9_during_a_million_event_import_then_rerun_stores_every_seq_exactly_once
         let mut child = import_all(&lake, "archive", &archive);
         let started = Instant::now();
         loop {
-            let committed = dss_lake_batch::Checkpoint::load(&lake, &"archive".parse().unwrap())
+            let committed = dss_lake_lake::Checkpoint::load(&lake, &"archive".parse().unwrap())
                 .unwrap()
                 .committed
                 .len();

@@ -174,7 +174,7 @@ fn assert_exactly_once(sim: &SimProcess, lake: &Path, types: &[&str]) -> BTreeMa
         );
         let (first_sent, last_sent) = (sent("first_seq").unwrap(), sent("last_seq").unwrap());
         let stream = StreamName::parse(kind).unwrap();
-        let last = dss_lake_batch::Checkpoint::load(lake, &stream)
+        let last = dss_lake_lake::Checkpoint::load(lake, &stream)
             .unwrap()
             .seq
             .unwrap_or_else(|| panic!("{kind}: the checkpoint is empty, nothing was committed"));
@@ -264,7 +264,7 @@ fn kill_9_at_random_moments_and_dropped_connections_leave_every_seq_exactly_once
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
             while !types.iter().all(|kind| {
                 let stream = StreamName::parse(kind).unwrap();
-                dss_lake_batch::Checkpoint::load(&lake, &stream).is_ok_and(|c| c.seq.is_some())
+                dss_lake_lake::Checkpoint::load(&lake, &stream).is_ok_and(|c| c.seq.is_some())
             }) {
                 assert!(std::time::Instant::now() < deadline, "no first commit");
                 std::thread::sleep(Duration::from_millis(20));

@@ -208,7 +208,7 @@ fn write(lake: &Path, table: Table, day: usize, name: &str, batch: &RecordBatch)
     std::fs::create_dir_all(&dir).unwrap();
     // The lake writer's own settings (page size, statistics, sorting metadata), with row groups
     // of a size a long-running daemon's files would have.
-    let props = dss_lake_batch::writer_properties(table)
+    let props = dss_lake_lake::writer_properties(table)
         .into_builder()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();

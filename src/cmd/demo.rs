@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy};
 use dss_lake_fleet::FleetConfig;
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
+use dss_lake_lake::{Checkpoint, CommitRetry, FlushPolicy};
 use dss_lake_query::{EngineConfig, ServerConfig};
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};

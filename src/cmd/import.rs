@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dss_lake_batch::Lake;
-use dss_lake_batch::import::{ArchiveFormat, ImportSummary, import_files};
+use dss_lake_lake::Lake;
+use dss_lake_lake::import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_schema::{StreamName, Table};
 
 /// The exit status of an import that completed but quarantined records: they are kept (with

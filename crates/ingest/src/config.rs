@@ -33,7 +33,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dss_lake_batch::{CommitRetry, FlushPolicy};
+use dss_lake_lake::{CommitRetry, FlushPolicy};
 use dss_lake_schema::StreamName;
 use serde::Deserialize;
 

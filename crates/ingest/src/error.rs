@@ -28,7 +28,7 @@ pub enum IngestError {
     )]
     Exposed { path: PathBuf, mode: u32 },
     #[error(transparent)]
-    Lake(#[from] dss_lake_batch::LakeError),
+    Lake(#[from] dss_lake_lake::LakeError),
     #[error("serving metrics on {addr}: {source}")]
     Metrics {
         addr: std::net::SocketAddr,

@@ -4,7 +4,7 @@
 //! Per stream there is one tokio task that owns the socket (connect over `ws://` or `wss://`
 //! with rustls, ask for `seq_start = last stored seq + 1`, answer heartbeats at once, reconnect
 //! with capped, fully jittered backoff, and a watchdog for half-open connections), and one
-//! dedicated thread that decodes and pushes into the lake's [`StreamSink`](dss_lake_batch::StreamSink),
+//! dedicated thread that decodes and pushes into the lake's [`StreamSink`](dss_lake_lake::StreamSink),
 //! which drops duplicates, records gaps and quarantines rejects. Between them a small bounded
 //! channel carries raw messages, so a slow disk slows the socket read and memory stays bounded.
 //! A commit that fails on I/O (a full disk) is retried by the lake's writer with backoff; the
@@ -46,7 +46,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use dss_lake_batch::{Checkpoint, Lake, LakeError, SinkCounts};
+use dss_lake_lake::{Checkpoint, Lake, LakeError, SinkCounts};
 use dss_lake_schema::StreamName;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use dss_lake_batch::{Clock, SinkCounts, SystemClock, WriterStats};
+use dss_lake_lake::{Clock, SinkCounts, SystemClock, WriterStats};
 use dss_lake_schema::{StreamName, Table};
 
 /// The live counters of one stream.
@@ -354,7 +354,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request;
-    use dss_lake_batch::{CommitRetry, FlushPolicy, Lake};
+    use dss_lake_lake::{CommitRetry, FlushPolicy, Lake};
     use std::time::{Duration, Instant};
     use tower::ServiceExt;
 

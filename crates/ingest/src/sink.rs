@@ -1,5 +1,5 @@
 //! A stream's decode-and-store thread: raw messages in from the socket task, decoded events
-//! into the lake's [`StreamSink`](dss_lake_batch::StreamSink), rejects into quarantine.
+//! into the lake's [`StreamSink`](dss_lake_lake::StreamSink), rejects into quarantine.
 //!
 //! Why a dedicated OS thread and not a tokio task: `StreamSink::push_event` blocks when the
 //! lake's writer falls behind (its bounded crossbeam queue is the backpressure), and decoding
@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 
-use dss_lake_batch::{Checkpoint, Clock, LakeError, Pushed, StreamWriter, SystemClock};
 use dss_lake_frame::{Frame, FrameDecoder};
+use dss_lake_lake::{Checkpoint, Clock, LakeError, Pushed, StreamWriter, SystemClock};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 

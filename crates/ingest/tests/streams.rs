@@ -54,12 +54,12 @@ fn ingest_config(sim: &Sim, addr: SocketAddr, lake: &Path, tables: &[Table]) -> 
     Config {
         lake: lake.to_owned(),
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
-        flush: dss_lake_batch::FlushPolicy {
+        flush: dss_lake_lake::FlushPolicy {
             max_rows: 5_000,
             max_bytes: 64 << 20,
             max_age: Duration::from_millis(500),
         },
-        commit_retry: dss_lake_batch::CommitRetry::default(),
+        commit_retry: dss_lake_lake::CommitRetry::default(),
         connection: ConnectionSettings {
             heartbeat_interval: Duration::from_millis(100),
             watchdog_heartbeats: 5,
@@ -138,7 +138,7 @@ fn assert_exactly_once(sim: &Sim, config: &Config) {
     let mut stored = seqs_in_lake(&config.lake);
     for stream in &config.streams {
         let name = stream.name.as_str();
-        let last = dss_lake_batch::Checkpoint::load(&config.lake, &stream.name)
+        let last = dss_lake_lake::Checkpoint::load(&config.lake, &stream.name)
             .unwrap()
             .seq
             .unwrap_or_else(|| panic!("{name}: nothing committed"));

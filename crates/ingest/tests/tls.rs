@@ -58,8 +58,8 @@ async fn a_certificate_no_web_root_vouches_for_is_refused_and_retried_later() {
     let running = Ingest::start(Config {
         lake: lake.path().to_owned(),
         metrics_addr: None,
-        flush: dss_lake_batch::FlushPolicy::default(),
-        commit_retry: dss_lake_batch::CommitRetry::default(),
+        flush: dss_lake_lake::FlushPolicy::default(),
+        commit_retry: dss_lake_lake::CommitRetry::default(),
         connection: ConnectionSettings {
             backoff_initial: Duration::from_millis(10),
             backoff_max: Duration::from_millis(100),

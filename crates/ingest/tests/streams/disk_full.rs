@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use dss_lake_batch::{Checkpoint, CommitRetry};
 use dss_lake_ingest::{Config, Ingest};
+use dss_lake_lake::{Checkpoint, CommitRetry};
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
 
 use super::{PATIENCE, assert_exactly_once, http_get, ingest_config, start_sim, wait_for};
 
-#[path = "../../../batch/tests/support/tmpfs.rs"]
+#[path = "../../../lake/tests/support/tmpfs.rs"]
 mod tmpfs;
 use tmpfs::Tmpfs;
 

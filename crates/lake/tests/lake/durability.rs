@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dss_lake_batch::fs::{LakeFile, LakeFs, LocalFs};
-use dss_lake_batch::{Checkpoint, CommitRetry, Lake, SeqRanges};
+use dss_lake_lake::fs::{LakeFile, LakeFs, LocalFs};
+use dss_lake_lake::{Checkpoint, CommitRetry, Lake, SeqRanges};
 use dss_lake_schema::{StreamName, Table, layout};
 
 use super::{frames_of, push_frames, seq_counts};
@@ -289,8 +289,8 @@ fn while_a_commit_is_retried_the_chunks_behind_it_wait_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::new(dir.path())
         .with_fs(Arc::new(LocalFsBut::RefusesNewFiles))
-        .with_policy(dss_lake_batch::FlushPolicy {
-            max_rows: dss_lake_batch::CHUNK_ROWS,
+        .with_policy(dss_lake_lake::FlushPolicy {
+            max_rows: dss_lake_lake::CHUNK_ROWS,
             ..Default::default()
         })
         .with_commit_retry(CommitRetry {
@@ -298,7 +298,7 @@ fn while_a_commit_is_retried_the_chunks_behind_it_wait_in_the_queue() {
             max: Duration::from_millis(5),
         });
     let mut writer = lake.open_stream(&stream()).unwrap();
-    let chunk = dss_lake_batch::CHUNK_ROWS;
+    let chunk = dss_lake_lake::CHUNK_ROWS;
     let frames = frames_of(chunk * 3, &TABLES);
     assert_eq!(writer.sink().queue_depth(), 0);
     push_frames(writer.sink(), &frames[..chunk]).unwrap();

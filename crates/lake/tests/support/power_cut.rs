@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use dss_lake_batch::fs::{LakeFile, LakeFs, LocalFs};
+use dss_lake_lake::fs::{LakeFile, LakeFs, LocalFs};
 
 /// One recorded call. `Write` is a file's first write: the later ones are the same step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use dss_lake_batch::import::{ArchiveFormat, ImportSummary, import_files};
-use dss_lake_batch::{Checkpoint, FlushPolicy, Lake};
+use dss_lake_lake::import::{ArchiveFormat, ImportSummary, import_files};
+use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, columns, layout};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 

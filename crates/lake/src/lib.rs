@@ -15,7 +15,7 @@
 //! checkpoint.
 //!
 //! ```
-//! use dss_lake_batch::Lake;
+//! use dss_lake_lake::Lake;
 //! use dss_lake_frame::FrameDecoder;
 //! use dss_lake_schema::StreamName;
 //!

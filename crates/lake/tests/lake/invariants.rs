@@ -13,8 +13,8 @@ use arrow_array::types::{Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
 use arrow_schema::SortOptions;
-use dss_lake_batch::{CHUNK_ROWS, Lake, Pushed, SeqRanges};
 use dss_lake_frame::{Frame, FrameDecoder};
+use dss_lake_lake::{CHUNK_ROWS, Lake, Pushed, SeqRanges};
 use dss_lake_schema::{StreamName, Table, layout};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -30,7 +30,7 @@ fn once_each(seqs: impl IntoIterator<Item = u64>) -> BTreeMap<u64, usize> {
 
 /// Pushes the frames with these seqs (1-based into `frames`) one at a time.
 fn push_seqs(
-    sink: &mut dss_lake_batch::StreamSink,
+    sink: &mut dss_lake_lake::StreamSink,
     frames: &[String],
     seqs: impl IntoIterator<Item = u64>,
 ) -> Vec<Pushed> {
@@ -134,11 +134,11 @@ fn an_import_counts_each_hole_it_reports_once() {
         .collect();
     let archive = dir.path().join("holes.ndjson");
     fs::write(&archive, kept.join("\n")).unwrap();
-    let summary = dss_lake_batch::import::import_files(
+    let summary = dss_lake_lake::import::import_files(
         &Lake::new(dir.path().join("lake")),
         &stream(),
         &[archive],
-        dss_lake_batch::import::ArchiveFormat::Auto,
+        dss_lake_lake::import::ArchiveFormat::Auto,
         &mut |_| {},
     )
     .unwrap();
@@ -359,11 +359,11 @@ fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() 
     let frames = fleet_frames(3_000);
     let archive = reversed_archive(dir.path(), &frames);
     let lake = Lake::new(dir.path().join("lake"));
-    dss_lake_batch::import::import_files(
+    dss_lake_lake::import::import_files(
         &lake,
         &stream(),
         &[archive],
-        dss_lake_batch::import::ArchiveFormat::Auto,
+        dss_lake_lake::import::ArchiveFormat::Auto,
         &mut |_| {},
     )
     .unwrap();

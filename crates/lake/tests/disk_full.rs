@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use dss_lake_batch::import::{ArchiveFormat, import_files};
-use dss_lake_batch::{Checkpoint, CommitRetry, FlushPolicy, Lake};
 use dss_lake_frame::{Frame, FrameDecoder};
+use dss_lake_lake::import::{ArchiveFormat, import_files};
+use dss_lake_lake::{Checkpoint, CommitRetry, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, layout};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use dss_lake_batch::import::{ArchiveFormat, import_files};
-use dss_lake_batch::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_frame::restore::restore_row;
+use dss_lake_lake::import::{ArchiveFormat, import_files};
+use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, layout};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
@@ -70,9 +70,9 @@ fn frames_of(count: usize, tables: &[Table]) -> Vec<String> {
 
 /// Decodes and pushes `frames`, which must all be events.
 fn push_frames(
-    sink: &mut dss_lake_batch::StreamSink,
+    sink: &mut dss_lake_lake::StreamSink,
     frames: &[String],
-) -> dss_lake_batch::Result<()> {
+) -> dss_lake_lake::Result<()> {
     let mut decoder = dss_lake_frame::FrameDecoder::new();
     for frame in frames {
         match decoder.decode_message(frame) {
@@ -143,7 +143,7 @@ fn restored_events(lake: &Path) -> BTreeMap<u64, Value> {
     events
 }
 
-fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_batch::import::ImportSummary {
+fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_lake::import::ImportSummary {
     import_files(
         lake,
         stream,
