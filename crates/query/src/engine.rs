@@ -8,7 +8,6 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::execution::FunctionRegistry;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
@@ -18,15 +17,10 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use dss_lake_schema::{Table, columns};
 use serde::Serialize;
 
-use crate::bulk_window::WindowsInBulk;
-use crate::distinct_count::DistinctBesideCounts;
-use crate::interned_groups::InternedStringGroups;
-use crate::keyed_window::KeyedWindows;
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
 use crate::time_slice::TimeSlices;
-use crate::utc_date::UtcDateCast;
-use crate::{EngineConfig, Metrics, QueryError, date_trunc, guard, last_value, views};
+use crate::{EngineConfig, Metrics, QueryError, guard, views};
 
 /// The SQL engine over one lake. Cheap to clone; all clones share the session, the caches, the
 /// query runtime and the metrics.
@@ -176,21 +170,15 @@ fn session(
     // Every query re-optimizes the views it names; a second pass of the ~30 logical rules cost
     // 1.2 ms of the 7 ms a small query takes to plan and changed no physical plan of `queries/`.
     options.optimizer.max_passes = 1;
-    let mut state = SessionStateBuilder::new()
+    let builder = SessionStateBuilder::new()
         .with_config(session_config)
         .with_runtime_env(runtime_env)
-        .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(WindowsInBulk))
-        .with_physical_optimizer_rule(Arc::new(KeyedWindows))
-        .with_physical_optimizer_rule(Arc::new(InternedStringGroups))
+        .with_default_features();
+    let state = dss_lake_datafusion_ext::register(builder)
         // Last, so that no rule after it looks for a join and finds the wrapper instead.
         .with_physical_optimizer_rule(Arc::new(TimeSlices))
         .build();
-    state.register_function_rewrite(Arc::new(UtcDateCast::default()))?;
     let ctx = SessionContext::new_with_state(state);
-    ctx.register_udf(date_trunc::udf());
-    ctx.register_udaf(last_value::udaf());
-    ctx.add_optimizer_rule(Arc::new(DistinctBesideCounts));
     Ok(ctx)
 }
 

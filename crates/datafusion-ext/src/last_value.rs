@@ -36,7 +36,7 @@ pub(crate) fn udaf() -> AggregateUDF {
 }
 
 #[derive(Debug)]
-struct LastValueByIntegerKeys {
+pub(crate) struct LastValueByIntegerKeys {
     /// Whether the planner found the input already in the aggregate's order.
     input_sorted: bool,
     /// DataFusion's `last_value` for the same input, for the shapes this one leaves alone.
@@ -443,7 +443,7 @@ mod tests {
             .with_sort_order(vec![order.to_vec()]);
         ctx.register_table("s", Arc::new(table)).unwrap();
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        crate::pretty(&batches).unwrap()
+        crate::test_support::pretty(&batches).unwrap()
     }
 
     #[tokio::test]

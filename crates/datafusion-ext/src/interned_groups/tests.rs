@@ -130,7 +130,7 @@ async fn keys_that_barely_repeat_pass_through_as_states() {
         c
     });
     let plan = physical_plan(&skipping, sql).await;
-    let got = crate::pretty(
+    let got = crate::test_support::pretty(
         &collect(Arc::clone(&plan), skipping.task_ctx())
             .await
             .unwrap(),

@@ -27,7 +27,7 @@ pub(crate) fn udf() -> ScalarUDF {
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct UtcDateTrunc {
+pub(crate) struct UtcDateTrunc {
     inner: Arc<ScalarUDF>,
 }
 

@@ -40,7 +40,7 @@ pub(crate) async fn answer_and_physical_plan(ctx: &SessionContext, sql: &str) ->
     let frame = ctx.sql(sql).await.unwrap();
     let plan = frame.clone().create_physical_plan().await.unwrap();
     let plan_text = displayable(plan.as_ref()).indent(false).to_string();
-    let table = crate::pretty(&frame.collect().await.unwrap()).unwrap();
+    let table = crate::test_support::pretty(&frame.collect().await.unwrap()).unwrap();
     (table, plan_text)
 }
 
@@ -48,6 +48,13 @@ pub(crate) async fn answer_and_physical_plan(ctx: &SessionContext, sql: &str) ->
 pub(crate) async fn answer_and_plan(ctx: &SessionContext, sql: &str) -> (String, String) {
     let frame = ctx.sql(sql).await.unwrap();
     let plan = frame.clone().into_optimized_plan().unwrap();
-    let table = crate::pretty(&frame.collect().await.unwrap()).unwrap();
+    let table = crate::test_support::pretty(&frame.collect().await.unwrap()).unwrap();
     (table, plan.display_indent().to_string())
+}
+
+/// `batches` as a text table, as the with/without comparisons read them.
+pub(crate) fn pretty(
+    batches: &[datafusion::arrow::array::RecordBatch],
+) -> datafusion::common::Result<String> {
+    Ok(datafusion::arrow::util::pretty::pretty_format_batches(batches)?.to_string())
 }
