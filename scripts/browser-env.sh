@@ -4,7 +4,7 @@
 # missing, and selenium into the project's venv (scripts/python-env.sh, plus one pin here).
 # Idempotent and quiet; prints the venv's python on success.
 #
-#   py="$(scripts/browser-env.sh)" && "$py" crates/query/tests/python/console_browser.py ...
+#   py="$(scripts/browser-env.sh)" && "$py" crates/http/tests/python/console_browser.py ...
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

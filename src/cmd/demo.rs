@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dss_lake_fleet::FleetConfig;
+use dss_lake_http::ServerConfig;
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
 use dss_lake_lake::{Checkpoint, CommitRetry, FlushPolicy};
-use dss_lake_query::{EngineConfig, ServerConfig};
+use dss_lake_query::EngineConfig;
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
 use tokio_util::sync::CancellationToken;
@@ -120,7 +121,7 @@ async fn demo(args: DemoArgs, lake: PathBuf) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("the SQL service cannot listen on {}", args.listen))?;
     let sql_addr = sql_listener.local_addr()?;
-    let sql_task = tokio::spawn(dss_lake_query::serve(
+    let sql_task = tokio::spawn(dss_lake_http::serve(
         ServerConfig::new(engine),
         sql_listener,
         stopping.clone().cancelled_owned(),

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use dss_lake_query::{ByteSize, EngineConfig, QueryLimits, ServerConfig};
+use dss_lake_http::ServerConfig;
+use dss_lake_query::{ByteSize, EngineConfig, QueryLimits};
 
 use super::process;
 
@@ -119,8 +120,8 @@ impl ServeArgs {
             .filter(|o| !o.is_empty())
             .cloned()
             .collect();
-        config.max_concurrent_queries = self.max_concurrent_queries.max(1);
-        config.queue_timeout = self.queue_timeout.into();
+        config.engine.max_concurrent_queries = self.max_concurrent_queries.max(1);
+        config.engine.queue_timeout = self.queue_timeout.into();
         config.max_request_bytes = self.max_request_bytes.as_usize();
         config
     }
@@ -142,7 +143,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         let shutdown = async {
             let _ = process::shutdown_signal().await;
         };
-        dss_lake_query::serve(config, listener, shutdown).await?;
+        dss_lake_http::serve(config, listener, shutdown).await?;
         Ok(())
     })
 }

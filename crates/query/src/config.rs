@@ -1,4 +1,4 @@
-//! What the engine and the server can be told, with defaults chosen for this lake and why.
+//! What the engine can be told, with defaults chosen for this lake and why.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -36,6 +36,13 @@ pub struct EngineConfig {
     /// How large and deep a statement may be before it is refused unparsed (see
     /// [`QueryLimits`]).
     pub limits: QueryLimits,
+    /// Queries executing at once, over every front-end; further ones wait in line (see
+    /// `queue_timeout`). Each query already uses every query thread, so more parallel queries
+    /// only share the same cores while multiplying memory: this cap is what makes
+    /// `memory_limit` a bound for the whole process.
+    pub max_concurrent_queries: usize,
+    /// How long a query may wait for a free slot before it is refused as busy.
+    pub queue_timeout: Duration,
 }
 
 impl EngineConfig {
@@ -50,6 +57,8 @@ impl EngineConfig {
             query_timeout: Duration::from_secs(60),
             list_cache_ttl: Duration::from_secs(2),
             limits: QueryLimits::default(),
+            max_concurrent_queries: 4,
+            queue_timeout: Duration::from_secs(30),
         }
     }
 
@@ -59,37 +68,6 @@ impl EngineConfig {
             self.threads
         } else {
             std::thread::available_parallelism().map_or(2, |n| n.get())
-        }
-    }
-}
-
-/// How the HTTP endpoint behaves, on top of the engine.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub engine: EngineConfig,
-    /// When set, every request but `/health` must carry `Authorization: Bearer <token>`.
-    pub token: Option<String>,
-    /// Origins allowed by CORS; empty disables CORS, `*` allows any origin.
-    pub cors_origins: Vec<String>,
-    /// Queries executing at once; further ones wait in line (see `queue_timeout`). Each query
-    /// already uses every query thread, so more parallel queries only share the same cores while
-    /// multiplying memory: this cap is what makes `memory_limit` a bound for the whole server.
-    pub max_concurrent_queries: usize,
-    /// How long a query may wait for a free slot before it is answered 503.
-    pub queue_timeout: Duration,
-    /// The largest request body (the SQL text, JSON-wrapped or not).
-    pub max_request_bytes: usize,
-}
-
-impl ServerConfig {
-    pub fn new(engine: EngineConfig) -> Self {
-        ServerConfig {
-            engine,
-            token: None,
-            cors_origins: Vec::new(),
-            max_concurrent_queries: 4,
-            queue_timeout: Duration::from_secs(30),
-            max_request_bytes: 1 << 20,
         }
     }
 }

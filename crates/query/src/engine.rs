@@ -16,6 +16,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use dss_lake_schema::{Table, columns};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::runtime::QueryRuntime;
 use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
@@ -36,6 +37,11 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) runtime: QueryRuntime,
     pub(crate) metrics: Metrics,
+    /// Query slots, shared by every front-end. A semaphore rather than a fixed worker pool
+    /// because a query is an async task on the query runtime; its permit moves into that task
+    /// and returns when the last chunk is sent or the client goes away. Capacity:
+    /// `max_concurrent_queries`.
+    pub(crate) slots: Arc<Semaphore>,
     catalog: Vec<TableInfo>,
 }
 
@@ -82,12 +88,14 @@ impl Engine {
             ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
         }
         let catalog = catalog(&ctx).await?;
+        let slots = Arc::new(Semaphore::new(config.max_concurrent_queries.max(1)));
         Ok(Engine {
             inner: Arc::new(Inner {
                 ctx,
                 config,
                 runtime,
                 metrics: Metrics::default(),
+                slots,
                 catalog,
             }),
         })

@@ -7,16 +7,18 @@
 //! ResultStream ◀─── next chunks ──────────────────────────── ... ─▶ finish (footer)
 //! ```
 //!
-//! The caller waits for the first chunk before answering, so errors that happen before any row
-//! exists (bad SQL, refusal, timeout or memory exhaustion during an aggregation) still become
-//! clean HTTP errors. An error after the first chunk can only cut the response short.
+//! Every query first takes one of the engine's slots (waiting at most `queue_timeout`), whichever
+//! front-end sent it. The caller waits for the first chunk before answering, so errors that
+//! happen before any row exists (bad SQL, refusal, timeout or memory exhaustion during an
+//! aggregation) still become clean errors of the front-end's protocol. An error after the first
+//! chunk can only cut the response short.
 
 use std::time::Instant;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::format::{Encoder, Format};
 use crate::{Engine, QueryError};
@@ -43,21 +45,32 @@ impl ResultStream {
 }
 
 impl Engine {
+    /// Takes a query slot, waiting at most `queue_timeout` ([`QueryError::Busy`] past it), for
+    /// a query that has not started yet.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, QueryError> {
+        let metrics = &self.inner.metrics;
+        let waited = Instant::now();
+        let _waiting = metrics.waiting();
+        let acquire = self.inner.slots.clone().acquire_owned();
+        match tokio::time::timeout(self.inner.config.queue_timeout, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                metrics.finished(QueryError::Busy.kind(), waited.elapsed());
+                Err(QueryError::Busy)
+            }
+        }
+    }
+
     /// Runs `sql` on the query runtime and streams its result encoded as `format`.
     ///
-    /// Returns once the first chunk exists (or the query failed before producing one). `guard`
-    /// (e.g. a concurrency permit) lives until the query task ends. Dropping the returned stream
-    /// cancels the query.
-    pub async fn stream<G: Send + 'static>(
-        &self,
-        sql: String,
-        format: Format,
-        guard: G,
-    ) -> Result<ResultStream, QueryError> {
+    /// Returns once the first chunk exists (or the query failed before producing one). The
+    /// query holds its slot until its task ends. Dropping the returned stream cancels the query.
+    pub async fn stream(&self, sql: String, format: Format) -> Result<ResultStream, QueryError> {
+        let permit = self.slot().await?;
         let (tx, mut rx) = mpsc::channel(CHANNEL_CHUNKS);
         let engine = self.clone();
         self.inner.runtime.spawn_detached(async move {
-            let _guard = guard;
+            let _permit = permit;
             let metrics = &engine.inner.metrics;
             let _running = metrics.running();
             let started = Instant::now();
@@ -93,10 +106,12 @@ impl Engine {
     /// Runs `sql` to completion on the query runtime, within the timeout, and returns all rows.
     /// For the command line and tests; the server streams instead.
     pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
+        let permit = self.slot().await?;
         let engine = self.clone();
         let sql = sql.to_owned();
         let timeout = self.inner.config.query_timeout;
         let task = self.inner.runtime.spawn(async move {
+            let _permit = permit;
             let started = Instant::now();
             let work = async { Ok::<_, QueryError>(engine.plan(&sql).await?.collect().await?) };
             let result = tokio::time::timeout(timeout, work)

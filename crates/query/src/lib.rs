@@ -1,17 +1,21 @@
-//! Read-only SQL over the dss-lake Parquet files: a DataFusion engine and its HTTP endpoint.
+//! The SQL engine over the dss-lake Parquet files: the one way in for every query front-end.
 //!
 //! It registers one `ListingTable` per lake table with the schema from `dss-lake-schema` (never
 //! inferred) and a `date` partition column, adds the twin views (`twin_latest`,
-//! `device_status`, `device_location`), installs our DataFusion rewrites
-//! (`dss-lake-datafusion-ext`), and answers SQL over HTTP in JSON, NDJSON, CSV, Arrow IPC or
-//! Parquet, streaming batch by batch. It deliberately does not write anything, decode DSS frames
-//! or know about ingest: it reads committed files only, through an object store that reaches the
-//! lake and nothing else, and refuses every statement that is not a read.
+//! `device_status`, `device_location`), and installs our DataFusion rewrites
+//! (`dss-lake-datafusion-ext`). Every query, from whichever front-end, goes through
+//! [`Engine::stream`] or [`Engine::collect`]: a slot among `max_concurrent_queries`, the
+//! statement limits, the read-only guard, a memory pool of its own, the timeout, and the
+//! metrics. Results stream batch by batch, encoded as JSON, NDJSON, CSV, Arrow IPC or Parquet.
 //!
-//! Data flow: SQL → the guard (statement and plan checks) → DataFusion plan on the engine's own
-//! runtime (partition, statistics and page-index pruning over the files) → record batches →
-//! [`format::Encoder`] → HTTP chunks, under a per-query timeout, memory limit and a cap on
-//! concurrent queries.
+//! It deliberately does not speak HTTP (that is `dss-lake-http`, a front-end over it), write
+//! anything, decode DSS frames or know about ingest: it reads committed files only, through an
+//! object store that reaches the lake and nothing else, and refuses every statement that is not
+//! a read.
+//!
+//! Data flow: SQL → slot → the guard (statement and plan checks) → DataFusion plan on the
+//! engine's own runtime (partition, statistics and page-index pruning over the files) → record
+//! batches → [`format::Encoder`] → encoded chunks, under a per-query timeout and memory limit.
 //!
 //! ```
 //! # async fn demo() -> Result<(), dss_lake_query::QueryError> {
@@ -31,7 +35,6 @@ mod error;
 mod exec;
 pub mod format;
 mod guard;
-pub mod http;
 mod limits;
 mod metrics;
 mod runtime;
@@ -39,12 +42,11 @@ mod store;
 mod time_slice;
 mod views;
 
-pub use config::{ByteSize, EngineConfig, InvalidByteSize, ServerConfig};
+pub use config::{ByteSize, EngineConfig, InvalidByteSize};
 pub use engine::{ColumnInfo, Engine, TableInfo};
 pub use error::QueryError;
 pub use exec::ResultStream;
 pub use format::Format;
-pub use http::{ApiError, AppState, router, serve};
 pub use limits::{Limit, QueryLimits};
 pub use metrics::Metrics;
 pub use store::{LAKE_URL, LakeStore};

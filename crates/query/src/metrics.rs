@@ -64,7 +64,8 @@ impl Metrics {
         self.bytes.fetch_add(bytes as u64, Relaxed);
     }
 
-    pub(crate) fn unauthorized(&self) {
+    /// Counts a request a front-end refused for a missing or wrong token.
+    pub fn unauthorized(&self) {
         self.unauthorized.fetch_add(1, Relaxed);
     }
 

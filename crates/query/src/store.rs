@@ -128,7 +128,7 @@ impl ObjectStore for LakeStore {
         &self,
         location: &Path,
         ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<axum::body::Bytes>> {
+    ) -> object_store::Result<Vec<bytes::Bytes>> {
         if !self.visible(location) {
             return Err(Self::not_found(location));
         }

@@ -3,8 +3,6 @@
 //! checked by reading `seq` back from the Parquet files against the seqs the emulator's
 //! `/metrics` says it sent.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, Process};
+use crate::common::{BIN, Process};
 use dss_lake_schema::StreamName;
 
 /// The emulator in its own process; killed on drop.
@@ -141,7 +139,7 @@ fn ingest(config: &Path, lake: &Path) -> Process {
 
 /// SIGTERM; must exit 0 within 10 s. Returns stdout and how long the exit took.
 fn terminate(mut ingest: Process, lake: &Path) -> (String, Duration) {
-    let (status, took) = ingest.stop(libc::SIGTERM, Duration::from_secs(10));
+    let (status, took) = ingest.stop("TERM", Duration::from_secs(10));
     let mut stdout = String::new();
     ingest
         .child
@@ -161,7 +159,7 @@ fn terminate(mut ingest: Process, lake: &Path) -> (String, Duration) {
 /// lake's: a lake that lost its first commits would still look contiguous from its own first.
 fn assert_exactly_once(sim: &SimProcess, lake: &Path, types: &[&str]) -> BTreeMap<String, usize> {
     let metrics = sim.metrics();
-    let seqs = common::seqs_by_stream(lake);
+    let seqs = crate::common::seqs_by_stream(lake);
     let mut counts = BTreeMap::new();
     for kind in types {
         let sent =
@@ -310,7 +308,7 @@ fn sigterm_exits_0_promptly_with_everything_received_committed() {
         .unwrap()
         .parse()
         .unwrap();
-    let max = *common::seqs_by_stream(&lake)["datapoint"]
+    let max = *crate::common::seqs_by_stream(&lake)["datapoint"]
         .iter()
         .max()
         .unwrap();

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::BIN;
+use crate::common::BIN;
 use dss_lake_schema::{Table, layout};
 const BAD_LINES: [&str; 3] = [
     r#"{"seq":"5","metadata":{"dsn":"X","event_type":"firmware"},"firmware":{}}"#,
@@ -131,7 +129,7 @@ fn duckdb_reads_every_imported_event_exactly_once_and_every_bad_line_from_quaran
     let status = Command::new("bash").arg(&venv).status().unwrap();
     assert!(status.success(), "could not create the Python environment");
     let check = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/import_duckdb_check.py"))
+        .arg(repo().join("tests/cli/import_duckdb_check.py"))
         .args([&lake, &archive, &bad])
         .output()
         .unwrap();
@@ -196,7 +194,7 @@ fn check_visible_files(lake: &Path) -> usize {
 }
 
 fn seqs_in_lake(lake: &Path) -> Vec<i64> {
-    common::seqs_by_stream(lake)
+    crate::common::seqs_by_stream(lake)
         .into_values()
         .flatten()
         .collect()
@@ -204,7 +202,7 @@ fn seqs_in_lake(lake: &Path) -> Vec<i64> {
 
 /// Every seq the `gaps` rows of `stream` report missing, sorted (twice if reported twice).
 fn reported_missing(lake: &Path, stream: &str) -> Vec<i64> {
-    let rows = common::lake_rows(lake, Table::Gaps, &["expected_seq", "received_seq"]);
+    let rows = crate::common::lake_rows(lake, Table::Gaps, &["expected_seq", "received_seq"]);
     let mut seqs: Vec<i64> = rows
         .into_iter()
         .filter(|(s, _)| s == stream)
@@ -276,7 +274,9 @@ fn a_collector_archive_of_several_files_is_imported_in_full_in_any_order() {
             .unwrap();
         let summary = String::from_utf8_lossy(&out.stdout);
         assert_eq!(summary_value(&summary, "duplicates"), 0, "{summary}");
-        let mut es2 = common::seqs_by_stream(lake.path()).remove("es2").unwrap();
+        let mut es2 = crate::common::seqs_by_stream(lake.path())
+            .remove("es2")
+            .unwrap();
         es2.sort_unstable();
         assert!(es2.iter().copied().eq(1..=40), "{es2:?}");
     }

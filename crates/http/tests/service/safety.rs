@@ -129,7 +129,7 @@ async fn a_query_that_would_exhaust_memory_fails_and_the_server_keeps_serving() 
 async fn a_hundred_concurrent_clients_are_all_answered() {
     let lake = tempfile::tempdir().unwrap();
     common::write_fixture_lake(lake.path());
-    let server = start(lake.path(), |c| c.max_concurrent_queries = 4).await;
+    let server = start(lake.path(), |c| c.engine.max_concurrent_queries = 4).await;
     let queries = std::fs::read_dir(common::repo_root().join("queries")).unwrap();
     let mut sqls: Vec<String> = queries
         .map(|e| e.unwrap().path())

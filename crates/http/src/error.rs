@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::QueryError;
+use dss_lake_query::QueryError;
 
 /// An error answer of the HTTP API.
 #[derive(Debug)]

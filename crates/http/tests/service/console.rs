@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use dss_lake_query::{AppState, Engine, EngineConfig, ServerConfig, router};
+use dss_lake_http::{AppState, ServerConfig, router};
+use dss_lake_query::{Engine, EngineConfig};
 use dss_lake_schema::Table;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -293,7 +294,7 @@ async fn console_in_headless_chromium() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     let mut args = vec![
         common::repo_root()
-            .join("crates/query/tests/python/console_browser.py")
+            .join("crates/http/tests/python/console_browser.py")
             .to_str()
             .unwrap()
             .to_owned(),

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use dss_lake_query::{EngineConfig, ServerConfig, serve};
+use dss_lake_http::{ServerConfig, serve};
+use dss_lake_query::EngineConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;

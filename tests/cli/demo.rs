@@ -2,14 +2,12 @@
 //! types queried over HTTP in two formats, Ctrl-C (SIGINT), then the lake on disk compared with
 //! what was served; and a second run on the same lake that continues it.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Process};
+use crate::common::{BIN, Process};
 use dss_lake_schema::{StreamName, Table};
 
 /// A running demo and the SQL URL its banner printed.
@@ -92,7 +90,7 @@ impl Demo {
 
     /// SIGINT (Ctrl-C): exit 0 within 30 s; returns what it printed on the way out.
     fn interrupt(mut self) -> String {
-        let (status, _) = self.process.stop(libc::SIGINT, Duration::from_secs(30));
+        let (status, _) = self.process.stop("INT", Duration::from_secs(30));
         assert!(status.success(), "the demo exited with {status}");
         self.rest.join().unwrap()
     }
@@ -130,7 +128,7 @@ fn served_rows(demo: &Demo, table: Table) -> BTreeSet<(i64, String)> {
 
 /// `(seq, dsn)` of each committed row of `table`, read from the Parquet files; no seq twice.
 fn rows_on_disk(lake: &Path, table: Table) -> BTreeSet<(i64, String)> {
-    let rows = common::lake_rows(lake, table, &["seq", "dsn"]);
+    let rows = crate::common::lake_rows(lake, table, &["seq", "dsn"]);
     let set: BTreeSet<(i64, String)> = rows
         .iter()
         .map(|(_, r)| (r[0].parse().unwrap(), r[1].clone()))

@@ -3,13 +3,11 @@
 //! the built binary (`dss-lake --check ...`), and the services must agree with each other (the
 //! keys the emulator serves are the keys ingest uses; serve reads the volume ingest writes).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::BIN;
+use crate::common::BIN;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn repo() -> PathBuf {

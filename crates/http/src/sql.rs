@@ -1,7 +1,5 @@
 //! `GET` and `POST /api/v1/sql`: read the SQL and the format, wait for a slot, stream the result.
 
-use std::time::Instant;
-
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
@@ -9,9 +7,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
-use crate::QueryError;
-use crate::format::Format;
+use crate::{ApiError, AppState};
+use dss_lake_query::{Format, QueryError};
 
 /// `GET /api/v1/sql?q=...&format=...` (`sql=` is accepted for `q=`).
 #[derive(Debug, Deserialize)]
@@ -88,21 +85,7 @@ async fn run(state: AppState, sql: String, format: Format) -> Result<Response, A
     if sql.trim().is_empty() {
         return Err(ApiError::BadRequest("the SQL is empty".into()));
     }
-    let engine = state.engine.clone();
-    let metrics = engine.metrics();
-    let waited = Instant::now();
-    let permit = {
-        let _waiting = metrics.waiting();
-        let acquire = state.slots.clone().acquire_owned();
-        match tokio::time::timeout(state.config.queue_timeout, acquire).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                metrics.finished(QueryError::Busy.kind(), waited.elapsed());
-                return Err(QueryError::Busy.into());
-            }
-        }
-    };
-    let result = engine.stream(sql, format, permit).await?;
+    let result = state.engine.stream(sql, format).await?;
     let body = Body::from_stream(result.into_stream());
     let response = Response::builder()
         .status(StatusCode::OK)

@@ -1,7 +1,6 @@
 //! Shared by the tests that run the built binary: its path, child processes that die with the
 //! test, and the lake read back straight from its Parquet files (never through our own query
 //! engine, so a test compares two independent readings).
-#![allow(dead_code)] // each test file uses a different part
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Lines};
@@ -34,21 +33,21 @@ impl Process {
         BufReader::new(self.child.stdout.take().expect("stdout is piped")).lines()
     }
 
-    /// Sends `signal` (`libc::SIGINT`, `libc::SIGTERM`) and waits up to `limit` for the exit.
+    /// Sends `signal` (`"INT"`, `"TERM"`) with kill(1), which keeps `unsafe` out of the tests,
+    /// and waits up to `limit` for the exit.
     pub(crate) fn stop(
         &mut self,
-        signal: libc::c_int,
+        signal: &str,
         limit: Duration,
     ) -> (std::process::ExitStatus, Duration) {
         let started = Instant::now();
-        // SAFETY: kill(2) takes plain integers; the pid is our own child, not yet reaped.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
-        assert_eq!(
-            sent,
-            0,
-            "kill({signal}): {}",
-            std::io::Error::last_os_error()
-        );
+        // Our own child, not yet reaped, so the pid cannot name another process.
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill(1) runs");
+        assert!(sent.success(), "kill -{signal}: {sent}");
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return (status, started.elapsed());

@@ -4,17 +4,15 @@
 //! (VmHWM from /proc/<pid>/status). Prints a table. Ignored by default; run it with
 //!
 //! ```text
-//! cargo test --release --test ingest_bench -- --ignored --nocapture
+//! cargo test --release --test cli ingest_bench -- --ignored --nocapture
 //! ```
-
-mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Process};
+use crate::common::{BIN, Process};
 
 /// Time to connect and reach a steady state before measuring.
 const WARMUP: Duration = Duration::from_secs(2);
@@ -77,7 +75,7 @@ fn ingest_end_to_end_benchmark() {
     let (events1, cpu1, elapsed) = (events(metrics_port), cpu_seconds(pid), t0.elapsed());
     let sim_cpu = cpu_seconds(sim.child.id()) - sim_cpu0;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
-    let (stopped, _) = ingest.stop(libc::SIGTERM, Duration::from_secs(30));
+    let (stopped, _) = ingest.stop("TERM", Duration::from_secs(30));
     drop(sim);
 
     let events = (events1 - events0) as f64;
@@ -155,9 +153,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf only reads a constant of the system.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    ticks as f64 / hz as f64
+    let getconf = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    let hz: f64 = String::from_utf8_lossy(&getconf.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    ticks as f64 / hz
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {

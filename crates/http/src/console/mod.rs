@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::ApiError;
+use crate::ApiError;
 
 /// Scripts, styles, images, fonts and fetches from this origin only; no framing, no plugins, no
 /// `<base>` rewriting. `style-src 'self'` still lets scripts set `element.style` (uPlot does),
@@ -70,7 +70,7 @@ macro_rules! example {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!("../../../../../queries/", $name, ".sql")),
+            include_str!(concat!("../../../../queries/", $name, ".sql")),
         )
     };
 }

@@ -8,7 +8,8 @@ use axum::http::{Request, StatusCode, header};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use dss_lake_query::{AppState, Engine, EngineConfig, ServerConfig, router};
+use dss_lake_http::{AppState, ServerConfig, router};
+use dss_lake_query::{Engine, EngineConfig};
 use serde_json::Value;
 use tower::ServiceExt;
 

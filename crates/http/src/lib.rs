@@ -1,4 +1,10 @@
-//! The HTTP API: routes, shared state, authentication, limits and CORS.
+//! The HTTP front-end of the SQL engine: routes, authentication, request limits and CORS.
+//!
+//! Notebooks (pandas, polars, DuckDB) and the web console query the lake here. Every query goes
+//! to [`Engine::stream`], which owns the slots, limits, guard, timeout and metrics that every
+//! front-end shares; this crate only turns HTTP into SQL and formats, and engine errors into
+//! status codes and JSON bodies. It does not plan or run SQL itself, and it never touches the
+//! lake's files.
 //!
 //! | route                    | answer                                                  |
 //! |--------------------------|---------------------------------------------------------|
@@ -10,6 +16,7 @@
 //! | `GET /metrics`           | Prometheus text                                         |
 //! | `GET /`, `/console/...`  | the web console (static, without a token; see `console`) |
 
+mod config;
 mod console;
 mod error;
 mod sql;
@@ -26,12 +33,12 @@ use axum::{Json, Router};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use config::ServerConfig;
 pub use error::ApiError;
 
-use crate::{Engine, QueryError, ServerConfig};
+use dss_lake_query::{Engine, QueryError};
 
 /// The OpenAPI document, hand-written next to this file.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -41,19 +48,13 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 pub struct AppState {
     engine: Engine,
     config: Arc<ServerConfig>,
-    /// Query slots. A semaphore rather than a fixed worker pool because a query is an async task
-    /// on the query runtime; its permit moves into that task and returns when the last chunk is
-    /// sent or the client goes away. Capacity: `max_concurrent_queries` (see its doc).
-    slots: Arc<Semaphore>,
 }
 
 impl AppState {
     pub fn new(engine: Engine, config: ServerConfig) -> Self {
-        let slots = Arc::new(Semaphore::new(config.max_concurrent_queries.max(1)));
         AppState {
             engine,
             config: Arc::new(config),
-            slots,
         }
     }
 

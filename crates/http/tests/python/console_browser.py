@@ -3,8 +3,8 @@ real servers over the same lake, one open and one with a token, and checks what 
 rows of an example, a drawn chart, a device's twin, the live view gaining rows, untrusted values
 shown as text, the token prompt, and no JavaScript errors. Screenshots go to --out.
 
-Run by crates/query/tests/service/console.rs; by hand:
-    py="$(scripts/browser-env.sh)"; "$py" crates/query/tests/python/console_browser.py --help
+Run by crates/http/tests/service/console.rs; by hand:
+    py="$(scripts/browser-env.sh)"; "$py" crates/http/tests/python/console_browser.py --help
 """
 
 import argparse
