@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use dss_lake_import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_lake::Lake;
-use dss_lake_lake::import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_schema::{StreamName, Table};
 
 /// The exit status of an import that completed but quarantined records: they are kept (with
@@ -32,23 +32,12 @@ pub(crate) struct ImportArgs {
     stream: StreamName,
     /// Archive layout: `auto` (detect), `ndjson` (one event or `LEN|json` frame per line) or
     /// `concatenated` (JSON objects back to back, as the DSS Collector writes them).
-    #[arg(long, env = "DSS_LAKE_IMPORT_FORMAT", default_value = "auto", value_parser = parse_format)]
+    #[arg(long, env = "DSS_LAKE_IMPORT_FORMAT", default_value = "auto")]
     format: ArchiveFormat,
     /// Archive files, in any order: each event is stored once, whichever file holds it (a DSS
     /// Collector stream's `ES<id>-*.json` files are one sequence and are imported together).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-}
-
-fn parse_format(text: &str) -> Result<ArchiveFormat, String> {
-    match text {
-        "auto" => Ok(ArchiveFormat::Auto),
-        "ndjson" => Ok(ArchiveFormat::Ndjson),
-        "concatenated" => Ok(ArchiveFormat::Concatenated),
-        other => Err(format!(
-            "unknown format {other:?}: use auto, ndjson or concatenated"
-        )),
-    }
 }
 
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {

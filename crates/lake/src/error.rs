@@ -60,7 +60,8 @@ impl LakeError {
         }
     }
 
-    pub(crate) fn io(
+    /// The `map_err` of a file operation: `action` on `path` failed with the error it is given.
+    pub fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> LakeError {

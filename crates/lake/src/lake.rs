@@ -148,7 +148,7 @@ impl StreamWriter {
 
     /// The sink, switched to the importer's duplicate rule (a seq is a duplicate only if it is
     /// in the lake or earlier in the import) for input in no particular order.
-    pub(crate) fn import_sink(&mut self) -> &mut StreamSink {
+    pub fn import_sink(&mut self) -> &mut StreamSink {
         let checkpoint = &self.checkpoint;
         let sink = self.sink.as_mut().expect("the sink lives until close");
         sink.dedupe_exactly(checkpoint);

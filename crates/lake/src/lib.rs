@@ -10,7 +10,8 @@
 //! resumes from its highest `seq + 1`, an import skips exactly the seqs in it, and nothing is
 //! lost or doubled.
 //!
-//! It does not read sockets, parse flags or serve queries; it never links DataFusion or tokio.
+//! It does not read sockets or archives (`dss-lake-ingest` and `dss-lake-import` are its
+//! producers), parse flags or serve queries; it never links DataFusion or tokio.
 //! Data flow: `Event` -> [`StreamSink::push_event`] -> queue -> writer -> `commit` -> files ->
 //! checkpoint.
 //!
@@ -40,7 +41,6 @@ mod commit;
 mod dedupe;
 mod error;
 pub mod fs;
-pub mod import;
 mod lake;
 mod legacy;
 mod policy;

@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use dss_lake_frame::restore::restore_row;
-use dss_lake_lake::import::{ArchiveFormat, import_files};
+use dss_lake_import::{ArchiveFormat, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, layout};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
+#[path = "lake/commit_retry.rs"]
+mod commit_retry;
 #[path = "lake/durability.rs"]
 mod durability;
 #[path = "lake/invariants.rs"]
@@ -143,7 +145,7 @@ fn restored_events(lake: &Path) -> BTreeMap<u64, Value> {
     events
 }
 
-fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_lake::import::ImportSummary {
+fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_import::ImportSummary {
     import_files(
         lake,
         stream,

@@ -134,11 +134,11 @@ fn an_import_counts_each_hole_it_reports_once() {
         .collect();
     let archive = dir.path().join("holes.ndjson");
     fs::write(&archive, kept.join("\n")).unwrap();
-    let summary = dss_lake_lake::import::import_files(
+    let summary = dss_lake_import::import_files(
         &Lake::new(dir.path().join("lake")),
         &stream(),
         &[archive],
-        dss_lake_lake::import::ArchiveFormat::Auto,
+        dss_lake_import::ArchiveFormat::Auto,
         &mut |_| {},
     )
     .unwrap();
@@ -359,11 +359,11 @@ fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() 
     let frames = fleet_frames(3_000);
     let archive = reversed_archive(dir.path(), &frames);
     let lake = Lake::new(dir.path().join("lake"));
-    dss_lake_lake::import::import_files(
+    dss_lake_import::import_files(
         &lake,
         &stream(),
         &[archive],
-        dss_lake_lake::import::ArchiveFormat::Auto,
+        dss_lake_import::ArchiveFormat::Auto,
         &mut |_| {},
     )
     .unwrap();

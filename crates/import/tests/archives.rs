@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use dss_lake_lake::import::{ArchiveFormat, ImportSummary, import_files};
+use dss_lake_import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, columns, layout};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+#[path = "archives/disk_full.rs"]
+mod disk_full;
 
 /// The corpus's events, minus every 37th seq (the events a Collector mis-parses and drops), so
 /// the archives have real holes that `gaps` must show.
