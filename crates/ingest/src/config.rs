@@ -34,11 +34,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dss_lake_lake::{CommitRetry, FlushPolicy};
-use dss_lake_schema::StreamName;
+use dss_lake_schema::{StreamKey, StreamName};
 use serde::Deserialize;
 
 use crate::error::{IngestError, Result};
-use crate::key::StreamKey;
 
 /// Where metrics are served unless told otherwise (the Prometheus exporter port range).
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";

@@ -37,7 +37,6 @@ mod backoff;
 mod config;
 pub mod connection;
 mod error;
-mod key;
 pub mod metrics;
 pub mod sink;
 
@@ -57,8 +56,10 @@ pub use backoff::Backoff;
 pub use config::{
     Config, ConnectionSettings, DEFAULT_METRICS_ADDR, EnvLookup, Overrides, StreamConfig,
 };
+/// The key type lives in the contract crate, shared with the emulator; re-exported for callers
+/// that build a [`StreamConfig`] by hand.
+pub use dss_lake_schema::StreamKey;
 pub use error::{IngestError, Result};
-pub use key::StreamKey;
 pub use metrics::{Metrics, StreamMetrics};
 
 /// How often each sink hands pending rows to its writer and publishes counters.

@@ -50,9 +50,10 @@ use tracing::info;
 
 pub use args::{SimArgs, now_micros};
 pub use config::{Faults, Preset, Rate, Seconds, SimConfig};
+/// The key type of the contract crate, shared with the daemon.
+pub use dss_lake_schema::StreamKey;
 pub use error::SimError;
 pub use metrics::{Stats, SubscriptionStats};
-pub use subscription::StreamKey;
 
 /// How long shutdown waits for stream connections to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -105,7 +106,7 @@ impl Sim {
                     oem_model: settings.oem_model.clone(),
                     dsn: settings.dsn.clone(),
                     property_name: settings.property_name.clone(),
-                    stream_key: s.key.as_str().to_owned(),
+                    stream_key: s.key.expose().to_owned(),
                 }
             })
             .collect()
