@@ -12,11 +12,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::SimError;
+use crate::config::now_iso;
 use crate::config::{Rate, SimConfig};
 use crate::metrics::{Counters, Stats, SubscriptionStats};
 use crate::ring::Ring;
 use crate::subscription::{FieldError, Filter, Patch, Settings, Subscription};
-use crate::{SimError, args::now_iso};
 
 /// Mixed into `--seed` so stream keys do not share a random sequence with the fleet.
 const KEY_SALT: u64 = 0x5eed_57a7_e0f1_4b3e;
