@@ -36,9 +36,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use dss_lake_lake::{CommitRetry, FlushPolicy};
+use dss_lake_lake::{Clock, CommitRetry, FlushPolicy, SystemClock};
 use dss_lake_schema::{StreamKey, StreamName};
 use dss_lake_units::{ByteSize, HumanDuration};
 use serde::Deserialize;
@@ -63,6 +64,10 @@ pub struct Config {
     /// How long shutdown may take to commit every stream before giving up.
     pub shutdown_timeout: Duration,
     pub streams: Vec<StreamConfig>,
+    /// Where the daemon reads the time: each row's `received_at`, the flush policy's age and
+    /// the metrics' event age. The system clock, but for tests that move time by hand
+    /// (`dss_lake_lake::ManualClock`) instead of sleeping.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for Config {
@@ -79,6 +84,7 @@ impl Default for Config {
             connection: ConnectionSettings::default(),
             shutdown_timeout: Duration::from_secs(30),
             streams: Vec::new(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -481,6 +487,7 @@ impl Validator<'_> {
                 defaults.shutdown_timeout,
             )?,
             streams,
+            clock: defaults.clock,
         })
     }
 

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use dss_lake_lake::{Clock, SinkCounts, SystemClock, WriterStats};
+use dss_lake_lake::{Clock, SinkCounts, WriterStats};
 use dss_lake_schema::{StreamName, Table};
 
 /// The live counters of one stream.
@@ -101,15 +101,25 @@ impl StreamMetrics {
 }
 
 /// Every stream's counters; what `/metrics` and `/health` read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     pub streams: Vec<Arc<StreamMetrics>>,
+    /// The daemon's clock, for the age of the newest event.
+    clock: Arc<dyn Clock>,
 }
 
 impl Metrics {
+    /// No streams yet; ages measured on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Metrics {
+            streams: Vec::new(),
+            clock,
+        }
+    }
+
     /// The Prometheus text exposition (version 0.0.4).
     pub fn render(&self) -> String {
-        let now = SystemClock.now();
+        let now = self.clock.now();
         let mut out = String::with_capacity(4096);
         let mut family =
             |name: &str, kind: &str, help: &str, value: &dyn Fn(&StreamMetrics) -> String| {
@@ -383,9 +393,9 @@ mod tests {
         let name = StreamName::parse("s").unwrap();
         let mut writer = lake.open_stream(&name).unwrap();
         let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
-        let metrics = Arc::new(Metrics {
-            streams: vec![Arc::clone(&stream)],
-        });
+        let mut metrics = Metrics::new(Arc::new(dss_lake_lake::SystemClock));
+        metrics.streams.push(Arc::clone(&stream));
+        let metrics = Arc::new(metrics);
         // A file where the quarantine folder belongs: its commits fail on I/O until removed.
         let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
         std::fs::write(&blocker, "").unwrap();

@@ -14,6 +14,9 @@ use dss_lake_schema::{StreamName, Table, layout};
 use dss_lake_sim::{Faults, Rate, Sim, SimConfig};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The injected clock stamps rows and ages batches.
+#[path = "streams/clock.rs"]
+mod clock;
 /// A full disk during a live ingest: pause, report, resume.
 #[path = "streams/disk_full.rs"]
 mod disk_full;
@@ -69,6 +72,7 @@ fn ingest_config(sim: &Sim, addr: SocketAddr, lake: &Path, tables: &[Table]) -> 
             max_message_size: 1 << 20,
         },
         shutdown_timeout: Duration::from_secs(10),
+        clock: Arc::new(dss_lake_lake::SystemClock),
         streams,
     }
 }
