@@ -458,6 +458,15 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
         })
         .collect();
     assert_eq!(sample_names(&text), expected, "{text}");
+    // Format 0.0.4: the family lines name a counter with its `_total`, as before.
+    for line in [
+        "# HELP dss_lake_ingest_messages_total Text messages read.\n",
+        "# TYPE dss_lake_ingest_messages_total counter\n",
+        "# TYPE dss_lake_ingest_last_seq gauge\n",
+        "# TYPE dss_lake_ingest_events_total counter\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
     // One sample per stream (and per event type for events_total).
     let lines = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
     assert_eq!(lines("dss_lake_ingest_commits_total{"), 2, "{text}");
