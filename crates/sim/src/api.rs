@@ -193,9 +193,11 @@ async fn remove(
 }
 
 async fn metrics(Shared(state): Shared<AppState>) -> impl IntoResponse {
-    let content_type = "text/plain; version=0.0.4; charset=utf-8";
     (
-        [(CONTENT_TYPE, content_type)],
+        [(
+            CONTENT_TYPE,
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        )],
         state.stats().to_prometheus(),
     )
 }

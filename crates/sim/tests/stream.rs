@@ -353,11 +353,7 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    assert!(
-        content_type.starts_with("application/openmetrics-text")
-            || content_type.starts_with("text/plain"),
-        "{content_type}"
-    );
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     let expected: std::collections::BTreeMap<String, Vec<String>> = METRICS
         .iter()
         .map(|(name, labels)| {
@@ -368,5 +364,14 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
         })
         .collect();
     assert_eq!(sample_names(&text), expected, "{text}");
+    // Format 0.0.4: the family lines name a counter with its `_total`, as before.
+    for line in [
+        "# HELP dss_sim_events_sent_total Event frames sent.\n",
+        "# TYPE dss_sim_events_sent_total counter\n",
+        "# TYPE dss_sim_clients gauge\n",
+        "# TYPE dss_sim_subscription_events_sent_total counter\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
     running.stop().await;
 }
