@@ -34,7 +34,7 @@ enum Command {
     /// Load archived events (NDJSON, or DSS Collector files) into the lake, exactly once.
     Import(cmd::import::ImportArgs),
     /// Run the DSS emulator: subscriptions REST API and WebSocket streams fed by a simulated fleet.
-    Sim(dss_lake_sim::SimArgs),
+    Sim(cmd::sim::SimArgs),
     /// Serve read-only SQL over the lake on HTTP (JSON, NDJSON, CSV, Arrow IPC, Parquet).
     Serve(cmd::serve::ServeArgs),
     /// Run one read-only SQL statement over the lake and print the result as a table.

@@ -14,10 +14,11 @@ use anyhow::Context;
 use dss_lake_fleet::FleetConfig;
 use dss_lake_http::ServerConfig;
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
-use dss_lake_lake::{Checkpoint, CommitRetry, FlushPolicy};
+use dss_lake_lake::{Checkpoint, FlushPolicy};
 use dss_lake_query::EngineConfig;
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
+use dss_lake_units::HumanDuration;
 use tokio_util::sync::CancellationToken;
 
 use super::ingest::print_summary;
@@ -27,7 +28,7 @@ use super::process;
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
     /// The lake's root folder (created if missing; a second run continues it).
-    #[arg(long, env = "DSS_LAKE_DIR", default_value = "lake")]
+    #[arg(long, env = "DSS_LAKE_DIR", default_value_os_t = Config::default().lake)]
     lake: PathBuf,
     /// Where the SQL service listens.
     #[arg(long, env = "DSS_LAKE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -39,11 +40,17 @@ pub(crate) struct DemoArgs {
     #[arg(long, env = "DSS_LAKE_METRICS_ADDR", default_value = "127.0.0.1:0")]
     metrics_addr: SocketAddr,
     /// Events per second over the whole simulated fleet, or `max`.
-    #[arg(long, env = "DSS_LAKE_SIM_RATE", default_value = "200")]
+    #[arg(long, env = "DSS_LAKE_SIM_RATE", default_value_t = SimConfig::default().rate)]
     rate: Rate,
-    /// How long a received event may wait before it is committed and queryable.
-    #[arg(long, env = "DSS_LAKE_FLUSH_AGE", default_value = "2s")]
-    flush_age: humantime::Duration,
+    /// How long a received event may wait before it is committed and queryable: the ingest
+    /// daemon's `flush.max_age`, shorter than its default so that a newcomer sees data at once.
+    #[arg(
+        long,
+        alias = "flush-age",
+        env = "DSS_LAKE_FLUSH_MAX_AGE",
+        default_value = "2s"
+    )]
+    flush_max_age: HumanDuration,
 }
 
 /// Heartbeats every 5 s: frequent enough that a newcomer watching /metrics sees them answered.
@@ -72,7 +79,7 @@ async fn demo(args: DemoArgs, lake: PathBuf) -> anyhow::Result<()> {
         // Event times follow the wall clock, so "offline since" and "last hour" mean what they say.
         fleet: FleetConfig {
             start_time_micros: dss_lake_sim::now_micros(),
-            mean_interval_micros: args.rate.mean_interval_micros(),
+            mean_interval_micros: dss_lake_sim::mean_interval_micros(args.rate),
             ..FleetConfig::default()
         },
         rate: args.rate,
@@ -100,16 +107,15 @@ async fn demo(args: DemoArgs, lake: PathBuf) -> anyhow::Result<()> {
         lake: lake.clone(),
         metrics_addr: Some(args.metrics_addr),
         flush: FlushPolicy {
-            max_age: args.flush_age.into(),
+            max_age: args.flush_max_age.get(),
             ..FlushPolicy::default()
         },
-        commit_retry: CommitRetry::default(),
         connection: ConnectionSettings {
             heartbeat_interval: HEARTBEAT,
             ..ConnectionSettings::default()
         },
-        shutdown_timeout: Duration::from_secs(30),
         streams,
+        ..Config::default()
     })
     .await
     .with_context(|| format!("starting ingest into {}", lake.display()))?;

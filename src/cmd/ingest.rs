@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use dss_lake_ingest::{Config, Ingest, Overrides, Summary};
+use dss_lake_units::{ByteSize, HumanDuration};
 use tracing::info;
 
 use super::process;
 
-/// Flags of `dss-lake ingest`; everything else is in the config file.
+/// Flags of `dss-lake ingest`; everything else is in the config file. Each flag overrides the
+/// file's setting and has no default of its own: what applies when neither gives one is
+/// `dss_lake_ingest::Config::default()`, which `--check` prints.
 #[derive(Debug, clap::Args)]
 pub(crate) struct IngestArgs {
     /// The config file: TOML (lake, [[stream]] name/url/key|key_env|key_file, [flush],
@@ -17,25 +20,23 @@ pub(crate) struct IngestArgs {
     /// {id, name, url, key}. A file holding keys must not be readable by group or others.
     #[arg(long, env = "DSS_LAKE_INGEST_CONFIG")]
     config: PathBuf,
-    /// The lake's root folder; overrides `lake` of the file [default: the file's, else `lake`].
+    /// The lake's root folder; overrides `lake` of the file.
     #[arg(long, env = "DSS_LAKE_DIR")]
     lake: Option<PathBuf>,
-    /// Address of `/metrics` and `/health`, or `off`; overrides `metrics_addr` of the file
-    /// [default: the file's, else 127.0.0.1:9464].
+    /// Address of `/metrics` and `/health`, or `off`; overrides `metrics_addr` of the file.
     #[arg(long, env = "DSS_LAKE_METRICS_ADDR")]
     metrics_addr: Option<String>,
-    /// Commit a stream's batch at this many rows; overrides `flush.max_rows` of the file
-    /// [default: the file's, else 1000000].
+    /// Commit a stream's batch at this many rows; overrides `flush.max_rows` of the file.
     #[arg(long, env = "DSS_LAKE_FLUSH_MAX_ROWS")]
     flush_max_rows: Option<usize>,
-    /// Commit a stream's batch at this many bytes of pending Arrow buffers; overrides
-    /// `flush.max_bytes` [default: the file's, else 67108864].
+    /// Commit a stream's batch at this size of pending Arrow buffers (`64MiB`, `1048576`);
+    /// overrides `flush.max_bytes`.
     #[arg(long, env = "DSS_LAKE_FLUSH_MAX_BYTES")]
-    flush_max_bytes: Option<usize>,
-    /// Commit a stream's batch once its oldest row is this old (`10s`, `500ms`); overrides
-    /// `flush.max_age` [default: the file's, else 10s].
+    flush_max_bytes: Option<ByteSize>,
+    /// Commit a stream's batch once its oldest row is this old (`10s`, `500ms`, `10`);
+    /// overrides `flush.max_age`.
     #[arg(long, env = "DSS_LAKE_FLUSH_MAX_AGE")]
-    flush_max_age: Option<String>,
+    flush_max_age: Option<HumanDuration>,
 }
 
 impl IngestArgs {
@@ -45,20 +46,29 @@ impl IngestArgs {
             metrics_addr: self.metrics_addr.clone(),
             flush_max_rows: self.flush_max_rows,
             flush_max_bytes: self.flush_max_bytes,
-            flush_max_age: self.flush_max_age.clone(),
+            flush_max_age: self.flush_max_age,
         };
         Ok(Config::load(&self.config, &overrides)?)
     }
 }
 
 /// `--check`: the config file parses and validates (keys found, permissions right); prints the
-/// streams with their keys redacted.
+/// settings that apply (the defaults included) and the streams with their keys redacted.
 pub(crate) fn check(args: &IngestArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     println!(
         "ok: ingest into {} with {} streams",
         config.lake.display(),
         config.streams.len()
+    );
+    let metrics = config
+        .metrics_addr
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    println!(
+        "  flush at {} rows, {} or {}; metrics {metrics}",
+        config.flush.max_rows,
+        ByteSize(config.flush.max_bytes as u64),
+        HumanDuration(config.flush.max_age),
     );
     for stream in &config.streams {
         println!(

@@ -8,8 +8,8 @@
 //!
 //! [flush]
 //! max_rows = 1000000
-//! max_bytes = 67108864
-//! max_age = "10s"
+//! max_bytes = "64MiB"                 # or 67108864
+//! max_age = "10s"                     # or 10 (seconds), "0.5s", "500ms", "1m"
 //!
 //! [commit_retry]                       # a commit that fails on I/O (a full disk) is retried
 //! initial = "100ms"
@@ -28,22 +28,29 @@
 //! url = "wss://stream.aylanetworks.com/stream"
 //! key_env = "FREEZERS_KEY"             # or key = "…" (file must then be chmod 600), or key_file
 //! ```
+//!
+//! The file is read by serde into structs that refuse unknown fields; sizes and durations are
+//! the units crate's types, so every spelling works the same in the file and on the command
+//! line. A value that is wrong names its path (`flush.max_bytes`, `stream[1].url`). Every
+//! default is [`Config::default`]'s (and the lake's `FlushPolicy` and `CommitRetry` defaults).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use dss_lake_lake::{CommitRetry, FlushPolicy};
-use dss_lake_schema::StreamName;
+use dss_lake_lake::{Clock, CommitRetry, FlushPolicy, SystemClock};
+use dss_lake_schema::{StreamKey, StreamName};
+use dss_lake_units::{ByteSize, HumanDuration};
 use serde::Deserialize;
 
 use crate::error::{IngestError, Result};
-use crate::key::StreamKey;
 
 /// Where metrics are served unless told otherwise (the Prometheus exporter port range).
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 
-/// Everything the daemon needs, validated.
+/// Everything the daemon needs, validated. [`Config::default`] holds every default (with no
+/// streams, which a real config must add).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub lake: PathBuf,
@@ -57,6 +64,29 @@ pub struct Config {
     /// How long shutdown may take to commit every stream before giving up.
     pub shutdown_timeout: Duration,
     pub streams: Vec<StreamConfig>,
+    /// Where the daemon reads the time: each row's `received_at`, the flush policy's age and
+    /// the metrics' event age. The system clock, but for tests that move time by hand
+    /// (`dss_lake_lake::ManualClock`) instead of sleeping.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lake: PathBuf::from("lake"),
+            metrics_addr: Some(
+                DEFAULT_METRICS_ADDR
+                    .parse()
+                    .expect("the default metrics address parses"),
+            ),
+            flush: FlushPolicy::default(),
+            commit_retry: CommitRetry::default(),
+            connection: ConnectionSettings::default(),
+            shutdown_timeout: Duration::from_secs(30),
+            streams: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 /// One DSS stream: the name rows are stored under, where to connect, and the secret key.
@@ -111,9 +141,9 @@ pub struct Overrides {
     /// `flush.max_rows`.
     pub flush_max_rows: Option<usize>,
     /// `flush.max_bytes`.
-    pub flush_max_bytes: Option<usize>,
-    /// `flush.max_age`, like `10s`.
-    pub flush_max_age: Option<String>,
+    pub flush_max_bytes: Option<ByteSize>,
+    /// `flush.max_age`.
+    pub flush_max_age: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,7 +151,7 @@ pub struct Overrides {
 struct RawConfig {
     lake: Option<PathBuf>,
     metrics_addr: Option<String>,
-    shutdown_timeout: Option<String>,
+    shutdown_timeout: Option<HumanDuration>,
     #[serde(default)]
     flush: RawFlush,
     #[serde(default)]
@@ -136,26 +166,26 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawFlush {
     max_rows: Option<usize>,
-    max_bytes: Option<usize>,
-    max_age: Option<String>,
+    max_bytes: Option<ByteSize>,
+    max_age: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCommitRetry {
-    initial: Option<String>,
-    max: Option<String>,
+    initial: Option<HumanDuration>,
+    max: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConnection {
-    heartbeat_interval: Option<String>,
+    heartbeat_interval: Option<HumanDuration>,
     watchdog_heartbeats: Option<u32>,
-    backoff_initial: Option<String>,
-    backoff_max: Option<String>,
-    connect_timeout: Option<String>,
-    max_message_size: Option<usize>,
+    backoff_initial: Option<HumanDuration>,
+    backoff_max: Option<HumanDuration>,
+    connect_timeout: Option<HumanDuration>,
+    max_message_size: Option<ByteSize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,12 +247,22 @@ impl Config {
             path: path.to_owned(),
             message,
         };
+        // A value serde refuses is reported with its path (`flush.max_bytes`), which
+        // serde_path_to_error tracks; a syntax error has no field and keeps toml's snippet.
+        let field_error = |at: &serde_path_to_error::Path, reason: String| IngestError::Field {
+            path: path.to_owned(),
+            field: at.to_string(),
+            reason,
+        };
         let (raw, holds_keys) = if text.trim_start().starts_with('[') && !looks_like_toml(text) {
-            let entries: Vec<CollectorEntry> =
-                serde_json::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+            let mut json = serde_json::Deserializer::from_str(text);
+            let entries: Vec<CollectorEntry> = serde_path_to_error::deserialize(&mut json)
+                .map_err(|e| field_error(e.path(), e.inner().to_string()))?;
             (from_collector(entries), true)
         } else {
-            let raw: RawConfig = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+            let toml = toml::Deserializer::parse(text).map_err(|e| parse_error(e.to_string()))?;
+            let raw: RawConfig = serde_path_to_error::deserialize(toml)
+                .map_err(|e| field_error(e.path(), e.inner().message().to_owned()))?;
             let inline = raw.streams.iter().any(|s| s.key.is_some());
             (raw, inline)
         };
@@ -329,60 +369,55 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&self, field: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
-        let Some(text) = text else {
-            return Ok(default);
-        };
-        let d = humantime::parse_duration(text)
-            .map_err(|e| self.field(field, format!("is not a duration like 30s or 500ms: {e}")))?;
-        if d.is_zero() {
-            return Err(self.field(field, "must be more than zero"));
-        }
-        Ok(d)
+    /// A duration that was given must be more than zero; one that was not is the default.
+    fn duration(
+        &self,
+        field: &str,
+        value: Option<HumanDuration>,
+        default: Duration,
+    ) -> Result<Duration> {
+        positive(self, field, value.map(HumanDuration::get), default)
+    }
+
+    fn size(&self, field: &str, value: Option<ByteSize>, default: usize) -> Result<usize> {
+        positive(self, field, value.map(ByteSize::as_usize), default)
     }
 
     fn config(&self, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
-        let defaults = FlushPolicy::default();
+        let defaults = Config::default();
+        let f = defaults.flush;
         let flush = FlushPolicy {
             max_rows: positive(
                 self,
                 "flush.max_rows",
                 overrides.flush_max_rows.or(raw.flush.max_rows),
-                defaults.max_rows,
+                f.max_rows,
             )?,
-            max_bytes: positive(
-                self,
+            max_bytes: self.size(
                 "flush.max_bytes",
                 overrides.flush_max_bytes.or(raw.flush.max_bytes),
-                defaults.max_bytes,
+                f.max_bytes,
             )?,
             max_age: self.duration(
                 "flush.max_age",
-                overrides
-                    .flush_max_age
-                    .as_deref()
-                    .or(raw.flush.max_age.as_deref()),
-                defaults.max_age,
+                overrides.flush_max_age.or(raw.flush.max_age),
+                f.max_age,
             )?,
         };
-        let r = CommitRetry::default();
+        let r = defaults.commit_retry;
         let commit_retry = CommitRetry {
-            initial: self.duration(
-                "commit_retry.initial",
-                raw.commit_retry.initial.as_deref(),
-                r.initial,
-            )?,
-            max: self.duration("commit_retry.max", raw.commit_retry.max.as_deref(), r.max)?,
+            initial: self.duration("commit_retry.initial", raw.commit_retry.initial, r.initial)?,
+            max: self.duration("commit_retry.max", raw.commit_retry.max, r.max)?,
         };
         if commit_retry.max < commit_retry.initial {
             return Err(self.field("commit_retry.max", "must be at least commit_retry.initial"));
         }
         let c = raw.connection;
-        let d = ConnectionSettings::default();
+        let d = defaults.connection;
         let connection = ConnectionSettings {
             heartbeat_interval: self.duration(
                 "connection.heartbeat_interval",
-                c.heartbeat_interval.as_deref(),
+                c.heartbeat_interval,
                 d.heartbeat_interval,
             )?,
             watchdog_heartbeats: positive(
@@ -393,21 +428,16 @@ impl Validator<'_> {
             )?,
             backoff_initial: self.duration(
                 "connection.backoff_initial",
-                c.backoff_initial.as_deref(),
+                c.backoff_initial,
                 d.backoff_initial,
             )?,
-            backoff_max: self.duration(
-                "connection.backoff_max",
-                c.backoff_max.as_deref(),
-                d.backoff_max,
-            )?,
+            backoff_max: self.duration("connection.backoff_max", c.backoff_max, d.backoff_max)?,
             connect_timeout: self.duration(
                 "connection.connect_timeout",
-                c.connect_timeout.as_deref(),
+                c.connect_timeout,
                 d.connect_timeout,
             )?,
-            max_message_size: positive(
-                self,
+            max_message_size: self.size(
                 "connection.max_message_size",
                 c.max_message_size,
                 d.max_message_size,
@@ -419,19 +449,17 @@ impl Validator<'_> {
                 "must be at least connection.backoff_initial",
             ));
         }
-        let metrics_text = overrides
-            .metrics_addr
-            .clone()
-            .or(raw.metrics_addr)
-            .unwrap_or_else(|| DEFAULT_METRICS_ADDR.to_owned());
-        let metrics_addr = match metrics_text.trim() {
-            "off" | "none" | "" => None,
-            addr => Some(addr.parse().map_err(|_| {
-                self.field(
-                    "metrics_addr",
-                    format!("{addr:?} is not like 127.0.0.1:9464 or off"),
-                )
-            })?),
+        let metrics_addr = match overrides.metrics_addr.clone().or(raw.metrics_addr) {
+            None => defaults.metrics_addr,
+            Some(text) => match text.trim() {
+                "off" | "none" | "" => None,
+                addr => Some(addr.parse().map_err(|_| {
+                    self.field(
+                        "metrics_addr",
+                        format!("{addr:?} is not like 127.0.0.1:9464 or off"),
+                    )
+                })?),
+            },
         };
         if raw.streams.is_empty() {
             return Err(self.field("stream", "is missing: configure at least one [[stream]]"));
@@ -448,21 +476,18 @@ impl Validator<'_> {
             streams.push(stream);
         }
         Ok(Config {
-            lake: overrides
-                .lake
-                .clone()
-                .or(raw.lake)
-                .unwrap_or_else(|| PathBuf::from("lake")),
+            lake: overrides.lake.clone().or(raw.lake).unwrap_or(defaults.lake),
             metrics_addr,
             flush,
             commit_retry,
             connection,
             shutdown_timeout: self.duration(
                 "shutdown_timeout",
-                raw.shutdown_timeout.as_deref(),
-                Duration::from_secs(30),
+                raw.shutdown_timeout,
+                defaults.shutdown_timeout,
             )?,
             streams,
+            clock: defaults.clock,
         })
     }
 

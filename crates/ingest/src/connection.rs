@@ -245,7 +245,7 @@ pub(crate) async fn tick(queue: mpsc::Sender<ToSink>, every: Duration, cancel: C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::StreamKey;
+    use dss_lake_schema::StreamKey;
     use dss_lake_schema::StreamName;
 
     #[test]

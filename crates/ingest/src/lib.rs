@@ -37,7 +37,6 @@ mod backoff;
 mod config;
 pub mod connection;
 mod error;
-mod key;
 pub mod metrics;
 pub mod sink;
 
@@ -57,8 +56,10 @@ pub use backoff::Backoff;
 pub use config::{
     Config, ConnectionSettings, DEFAULT_METRICS_ADDR, EnvLookup, Overrides, StreamConfig,
 };
+/// The key type lives in the contract crate, shared with the emulator; re-exported for callers
+/// that build a [`StreamConfig`] by hand.
+pub use dss_lake_schema::StreamKey;
 pub use error::{IngestError, Result};
-pub use key::StreamKey;
 pub use metrics::{Metrics, StreamMetrics};
 
 /// How often each sink hands pending rows to its writer and publishes counters.
@@ -102,9 +103,10 @@ impl Ingest {
     pub async fn start(config: Config) -> Result<Running> {
         let lake = Lake::new(&config.lake)
             .with_policy(config.flush)
-            .with_commit_retry(config.commit_retry);
+            .with_commit_retry(config.commit_retry)
+            .with_clock(Arc::clone(&config.clock));
         let mut writers = Vec::with_capacity(config.streams.len());
-        let mut metrics = Metrics::default();
+        let mut metrics = Metrics::new(Arc::clone(&config.clock));
         for stream in &config.streams {
             let writer = lake.open_stream(&stream.name)?;
             let seq = writer.opened_at().seq;
@@ -133,11 +135,11 @@ impl Ingest {
         let mut sinks = Vec::with_capacity(writers.len());
         for (stream, writer, m) in writers {
             let (sender, receiver) = mpsc::channel(sink::SOCKET_QUEUE);
-            let thread =
-                sink::spawn(writer, receiver, Arc::clone(&m)).map_err(|e| IngestError::Stream {
-                    stream: stream.name.to_string(),
-                    message: format!("starting its sink thread: {e}"),
-                })?;
+            let thread = sink::spawn(writer, receiver, Arc::clone(&m), Arc::clone(&config.clock))
+                .map_err(|e| IngestError::Stream {
+                stream: stream.name.to_string(),
+                message: format!("starting its sink thread: {e}"),
+            })?;
             sinks.push((stream.name.clone(), thread));
             tasks.spawn(connection::tick(sender.clone(), TICK, reading.clone()));
             tasks.spawn(

@@ -1,7 +1,8 @@
 //! Counters of every stream, served as Prometheus text at `/metrics`, and `/health`.
 //!
 //! Each stream's socket task and sink thread update plain atomics (relaxed: counters need no
-//! ordering with other memory); the HTTP handler reads them. Labels carry the stream name, never
+//! ordering with other memory); the HTTP handler reads them through a prometheus-client
+//! collector, whose encoder writes the text (format 0.0.4). Labels carry the stream name, never
 //! the key. `/health` names each stream's state and, when it is not ok, the reason (a commit
 //! waiting to be retried names the error and the file, e.g. a full disk).
 
@@ -13,8 +14,14 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use dss_lake_lake::{Clock, SinkCounts, SystemClock, WriterStats};
+use dss_lake_frame::Micros;
+use dss_lake_lake::{Clock, SinkCounts, WriterStats};
 use dss_lake_schema::{StreamName, Table};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, prometheus_text};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 /// The live counters of one stream.
 #[derive(Debug)]
@@ -101,181 +108,28 @@ impl StreamMetrics {
 }
 
 /// Every stream's counters; what `/metrics` and `/health` read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     pub streams: Vec<Arc<StreamMetrics>>,
+    /// The daemon's clock, for the age of the newest event.
+    clock: Arc<dyn Clock>,
 }
 
 impl Metrics {
-    /// The Prometheus text exposition (version 0.0.4).
-    pub fn render(&self) -> String {
-        let now = SystemClock.now();
-        let mut out = String::with_capacity(4096);
-        let mut family =
-            |name: &str, kind: &str, help: &str, value: &dyn Fn(&StreamMetrics) -> String| {
-                let _ = writeln!(
-                    out,
-                    "# HELP dss_lake_ingest_{name} {help}\n# TYPE dss_lake_ingest_{name} {kind}"
-                );
-                for s in &self.streams {
-                    let _ = writeln!(
-                        out,
-                        "dss_lake_ingest_{name}{{stream=\"{}\"}} {}",
-                        s.stream,
-                        value(s)
-                    );
-                }
-            };
-        let load = |a: &AtomicU64| a.load(Relaxed).to_string();
-        family("messages_total", "counter", "Text messages read.", &|s| {
-            load(&s.messages)
-        });
-        family(
-            "bytes_total",
-            "counter",
-            "Bytes of text messages read.",
-            &|s| load(&s.bytes),
-        );
-        family(
-            "heartbeats_total",
-            "counter",
-            "Heartbeats received and answered.",
-            &|s| load(&s.heartbeats),
-        );
-        family(
-            "reconnects_total",
-            "counter",
-            "Connections lost and retried.",
-            &|s| load(&s.reconnects),
-        );
-        family(
-            "watchdog_timeouts_total",
-            "counter",
-            "Connections dropped by the watchdog.",
-            &|s| load(&s.watchdog_timeouts),
-        );
-        family(
-            "connected",
-            "gauge",
-            "1 while the stream's socket is open.",
-            &|s| u8::from(s.connected.load(Relaxed)).to_string(),
-        );
-        family(
-            "duplicates_total",
-            "counter",
-            "Events at or below the last seq, dropped.",
-            &|s| s.counts().duplicates.to_string(),
-        );
-        family(
-            "gaps_total",
-            "counter",
-            "Jumps in seq recorded in the gaps table.",
-            &|s| s.counts().gaps.to_string(),
-        );
-        family(
-            "quarantined_total",
-            "counter",
-            "Frames kept in quarantine.",
-            &|s| s.counts().quarantined.to_string(),
-        );
-        family(
-            "length_mismatches_total",
-            "counter",
-            "Events whose LEN matched neither length.",
-            &|s| s.counts().length_mismatches.to_string(),
-        );
-        family(
-            "commits_total",
-            "counter",
-            "Commits of the stream's writer.",
-            &|s| load(&s.writer.commits),
-        );
-        family(
-            "files_committed_total",
-            "counter",
-            "Parquet files committed.",
-            &|s| load(&s.writer.files),
-        );
-        family(
-            "bytes_committed_total",
-            "counter",
-            "Bytes of Parquet committed.",
-            &|s| load(&s.writer.file_bytes),
-        );
-        family("rows_committed_total", "counter", "Rows committed.", &|s| {
-            load(&s.writer.rows)
-        });
-        family(
-            "commit_failures_total",
-            "counter",
-            "Commit attempts that failed (a full disk, a permission, an I/O error).",
-            &|s| load(&s.writer.commit_failures),
-        );
-        family(
-            "flush_seconds_total",
-            "counter",
-            "Time spent committing.",
-            &|s| secs(s.writer.flush_micros_total.load(Relaxed)),
-        );
-        family(
-            "last_flush_seconds",
-            "gauge",
-            "Duration of the last commit.",
-            &|s| secs(s.writer.last_commit_micros.load(Relaxed)),
-        );
-        family(
-            "socket_queue",
-            "gauge",
-            "Messages read, waiting to be decoded.",
-            &|s| load(&s.socket_queue),
-        );
-        family(
-            "writer_queue",
-            "gauge",
-            "Row chunks waiting for the writer.",
-            &|s| load(&s.writer_queue),
-        );
-        family(
-            "last_seq",
-            "gauge",
-            "Highest seq handed to the lake (-1: none).",
-            &|s| s.last_seq().map_or(-1, |x| x as i64).to_string(),
-        );
-        family(
-            "last_event_age_seconds",
-            "gauge",
-            "Seconds since the newest event arrived (-1: none).",
-            &|s| match s.last_event_micros.load(Relaxed) {
-                0 => "-1".to_owned(),
-                at => secs(now.saturating_sub(at).max(0) as u64),
-            },
-        );
-        let retrying = self
-            .streams
-            .iter()
-            .filter(|s| s.writer.retrying().is_some())
-            .count();
-        let _ = writeln!(
-            out,
-            "# HELP dss_lake_ingest_streams_retrying Streams whose writer waits to retry a failed commit (not reading their socket meanwhile).\n\
-             # TYPE dss_lake_ingest_streams_retrying gauge\ndss_lake_ingest_streams_retrying {retrying}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP dss_lake_ingest_events_total Events stored, by type.\n# TYPE dss_lake_ingest_events_total counter"
-        );
-        for s in &self.streams {
-            let counts = s.counts();
-            for table in Table::EVENTS {
-                let _ = writeln!(
-                    out,
-                    "dss_lake_ingest_events_total{{stream=\"{}\",type=\"{}\"}} {}",
-                    s.stream,
-                    table.dir_name(),
-                    counts.events_in(table)
-                );
-            }
+    /// No streams yet; ages measured on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Metrics {
+            streams: Vec::new(),
+            clock,
         }
+    }
+
+    /// The Prometheus text exposition (version 0.0.4), encoded by prometheus-client.
+    pub fn render(self: &Arc<Self>) -> String {
+        let mut registry = Registry::with_prefix("dss_lake_ingest");
+        registry.register_collector(Box::new(Collector(Arc::clone(self))));
+        let mut out = String::with_capacity(8192);
+        prometheus_text::encode(&mut out, &registry).expect("writing to a String does not fail");
         out
     }
 
@@ -318,8 +172,205 @@ impl Metrics {
     }
 }
 
-fn secs(micros: u64) -> String {
-    format!("{:.6}", micros as f64 / 1e6)
+fn secs(micros: u64) -> f64 {
+    micros as f64 / 1e6
+}
+
+/// Reads every stream's atomics at scrape time and hands them to prometheus-client's encoder.
+/// A collector rather than registered `Counter`s: the values already live in atomics that the
+/// socket task, the sink thread and the lake's writer update (some in another crate), so
+/// copying them into a second set of counters would only add a place for them to disagree.
+///
+/// Names are given without `_total`: the encoder appends it to counters, so the exposed names
+/// (`dss_lake_ingest_messages_total`) are the ones dashboards already use.
+#[derive(Debug)]
+struct Collector(Arc<Metrics>);
+
+/// One value per stream.
+type PerStream = fn(&StreamMetrics, Micros) -> Sample;
+
+/// A sample's value, as the family's type wants it.
+enum Sample {
+    Count(u64),
+    Seconds(f64),
+    Level(i64),
+}
+
+const PER_STREAM: [(&str, MetricType, &str, PerStream); 21] = {
+    use MetricType::{Counter, Gauge};
+    use Sample::{Count, Level, Seconds};
+    [
+        ("messages", Counter, "Text messages read.", |s, _| {
+            Count(s.messages.load(Relaxed))
+        }),
+        ("bytes", Counter, "Bytes of text messages read.", |s, _| {
+            Count(s.bytes.load(Relaxed))
+        }),
+        (
+            "heartbeats",
+            Counter,
+            "Heartbeats received and answered.",
+            |s, _| Count(s.heartbeats.load(Relaxed)),
+        ),
+        (
+            "reconnects",
+            Counter,
+            "Connections lost and retried.",
+            |s, _| Count(s.reconnects.load(Relaxed)),
+        ),
+        (
+            "watchdog_timeouts",
+            Counter,
+            "Connections dropped by the watchdog.",
+            |s, _| Count(s.watchdog_timeouts.load(Relaxed)),
+        ),
+        (
+            "connected",
+            Gauge,
+            "1 while the stream's socket is open.",
+            |s, _| Level(i64::from(s.connected.load(Relaxed))),
+        ),
+        (
+            "duplicates",
+            Counter,
+            "Events at or below the last seq, dropped.",
+            |s, _| Count(s.counts().duplicates),
+        ),
+        (
+            "gaps",
+            Counter,
+            "Jumps in seq recorded in the gaps table.",
+            |s, _| Count(s.counts().gaps),
+        ),
+        (
+            "quarantined",
+            Counter,
+            "Frames kept in quarantine.",
+            |s, _| Count(s.counts().quarantined),
+        ),
+        (
+            "length_mismatches",
+            Counter,
+            "Events whose LEN matched neither length.",
+            |s, _| Count(s.counts().length_mismatches),
+        ),
+        (
+            "commits",
+            Counter,
+            "Commits of the stream's writer.",
+            |s, _| Count(s.writer.commits.load(Relaxed)),
+        ),
+        (
+            "files_committed",
+            Counter,
+            "Parquet files committed.",
+            |s, _| Count(s.writer.files.load(Relaxed)),
+        ),
+        (
+            "bytes_committed",
+            Counter,
+            "Bytes of Parquet committed.",
+            |s, _| Count(s.writer.file_bytes.load(Relaxed)),
+        ),
+        ("rows_committed", Counter, "Rows committed.", |s, _| {
+            Count(s.writer.rows.load(Relaxed))
+        }),
+        (
+            "commit_failures",
+            Counter,
+            "Commit attempts that failed (a full disk, a permission, an I/O error).",
+            |s, _| Count(s.writer.commit_failures.load(Relaxed)),
+        ),
+        (
+            "flush_seconds",
+            Counter,
+            "Time spent committing.",
+            |s, _| Seconds(secs(s.writer.flush_micros_total.load(Relaxed))),
+        ),
+        (
+            "last_flush_seconds",
+            Gauge,
+            "Duration of the last commit.",
+            |s, _| Seconds(secs(s.writer.last_commit_micros.load(Relaxed))),
+        ),
+        (
+            "socket_queue",
+            Gauge,
+            "Messages read, waiting to be decoded.",
+            |s, _| Level(s.socket_queue.load(Relaxed) as i64),
+        ),
+        (
+            "writer_queue",
+            Gauge,
+            "Row chunks waiting for the writer.",
+            |s, _| Level(s.writer_queue.load(Relaxed) as i64),
+        ),
+        (
+            "last_seq",
+            Gauge,
+            "Highest seq handed to the lake (-1: none).",
+            |s, _| Level(s.last_seq().map_or(-1, |x| x as i64)),
+        ),
+        (
+            "last_event_age_seconds",
+            Gauge,
+            "Seconds since the newest event arrived (-1: none).",
+            |s, now| match s.last_event_micros.load(Relaxed) {
+                0 => Seconds(-1.0),
+                at => Seconds(secs(now.saturating_sub(at).max(0) as u64)),
+            },
+        ),
+    ]
+};
+
+impl prometheus_client::collector::Collector for Collector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let metrics = &self.0;
+        let now = metrics.clock.now();
+        for (name, kind, help, value) in PER_STREAM {
+            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+            for s in &metrics.streams {
+                let labels = [("stream", s.stream.as_str())];
+                let sample = family.encode_family(&labels)?;
+                match (kind, value(s, now)) {
+                    (MetricType::Counter, Sample::Count(n)) => ConstCounter::new(n).encode(sample),
+                    (MetricType::Counter, Sample::Seconds(x)) => {
+                        ConstCounter::new(x).encode(sample)
+                    }
+                    (_, Sample::Count(n)) => ConstGauge::new(n as i64).encode(sample),
+                    (_, Sample::Seconds(x)) => ConstGauge::new(x).encode(sample),
+                    (_, Sample::Level(n)) => ConstGauge::new(n).encode(sample),
+                }?;
+            }
+        }
+        let retrying = metrics
+            .streams
+            .iter()
+            .filter(|s| s.writer.retrying().is_some())
+            .count();
+        let family = encoder.encode_descriptor(
+            "streams_retrying",
+            "Streams whose writer waits to retry a failed commit (not reading their socket meanwhile).",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(retrying as i64).encode(family)?;
+        let mut family = encoder.encode_descriptor(
+            "events",
+            "Events stored, by type.",
+            None,
+            MetricType::Counter,
+        )?;
+        for s in &metrics.streams {
+            let counts = s.counts();
+            for table in Table::EVENTS {
+                let labels = [("stream", s.stream.as_str()), ("type", table.dir_name())];
+                ConstCounter::new(counts.events_in(table))
+                    .encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `/metrics` and `/health`.
@@ -330,7 +381,12 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
             "/metrics",
             get(move || {
                 let text = metrics.render();
-                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+                        text,
+                    )
+                }
             }),
         )
         .route(
@@ -383,9 +439,9 @@ mod tests {
         let name = StreamName::parse("s").unwrap();
         let mut writer = lake.open_stream(&name).unwrap();
         let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
-        let metrics = Arc::new(Metrics {
-            streams: vec![Arc::clone(&stream)],
-        });
+        let mut metrics = Metrics::new(Arc::new(dss_lake_lake::SystemClock));
+        metrics.streams.push(Arc::clone(&stream));
+        let metrics = Arc::new(metrics);
         // A file where the quarantine folder belongs: its commits fail on I/O until removed.
         let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
         std::fs::write(&blocker, "").unwrap();

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 
 use dss_lake_frame::{Frame, FrameDecoder};
-use dss_lake_lake::{Checkpoint, Clock, LakeError, Pushed, StreamWriter, SystemClock};
+use dss_lake_lake::{Checkpoint, Clock, LakeError, Pushed, StreamWriter};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -39,19 +39,21 @@ pub(crate) fn spawn(
     writer: StreamWriter,
     queue: mpsc::Receiver<ToSink>,
     metrics: Arc<StreamMetrics>,
+    clock: Arc<dyn Clock>,
 ) -> std::io::Result<JoinHandle<Result<Checkpoint, LakeError>>> {
     std::thread::Builder::new()
         .name(format!("ingest-sink-{}", metrics.stream))
-        .spawn(move || run(writer, queue, metrics))
+        .spawn(move || run(writer, queue, metrics, &*clock))
 }
 
 fn run(
     mut writer: StreamWriter,
     mut queue: mpsc::Receiver<ToSink>,
     metrics: Arc<StreamMetrics>,
+    clock: &dyn Clock,
 ) -> Result<Checkpoint, LakeError> {
     let mut decoder = FrameDecoder::new();
-    let mut consumed = consume(&mut writer, &mut decoder, &mut queue, &metrics);
+    let mut consumed = consume(&mut writer, &mut decoder, &mut queue, &metrics, clock);
     if consumed.is_err() {
         // Let the socket task see the channel closed instead of waiting on a full one.
         drop(queue);
@@ -71,8 +73,8 @@ fn consume(
     decoder: &mut FrameDecoder,
     queue: &mut mpsc::Receiver<ToSink>,
     metrics: &StreamMetrics,
+    clock: &dyn Clock,
 ) -> Result<(), LakeError> {
-    let clock = SystemClock;
     while let Some(message) = queue.blocking_recv() {
         let text = match message {
             ToSink::Message(text) => text,
@@ -82,6 +84,8 @@ fn consume(
                 continue;
             }
         };
+        // The configured clock stamps `received_at` (the lake's writer ages batches by the same
+        // one), so a test with a manual clock knows both exactly.
         let now = clock.now();
         match decoder.decode_message(&text) {
             Ok(Frame::Event(event)) => {

@@ -14,6 +14,9 @@ use dss_lake_schema::{StreamName, Table, layout};
 use dss_lake_sim::{Faults, Rate, Sim, SimConfig};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The injected clock stamps rows and ages batches.
+#[path = "streams/clock.rs"]
+mod clock;
 /// A full disk during a live ingest: pause, report, resume.
 #[path = "streams/disk_full.rs"]
 mod disk_full;
@@ -69,6 +72,7 @@ fn ingest_config(sim: &Sim, addr: SocketAddr, lake: &Path, tables: &[Table]) -> 
             max_message_size: 1 << 20,
         },
         shutdown_timeout: Duration::from_secs(10),
+        clock: Arc::new(dss_lake_lake::SystemClock),
         streams,
     }
 }
@@ -377,4 +381,104 @@ async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
     stream.read_to_string(&mut response).await.unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// Every metric the daemon exposes, by the name its samples carry and their label names, as they
+/// were before `/metrics` moved to prometheus-client; dashboards and alerts read these names, so
+/// none may change.
+const METRICS: [(&str, &[&str]); 23] = [
+    ("dss_lake_ingest_messages_total", &["stream"]),
+    ("dss_lake_ingest_bytes_total", &["stream"]),
+    ("dss_lake_ingest_heartbeats_total", &["stream"]),
+    ("dss_lake_ingest_reconnects_total", &["stream"]),
+    ("dss_lake_ingest_watchdog_timeouts_total", &["stream"]),
+    ("dss_lake_ingest_connected", &["stream"]),
+    ("dss_lake_ingest_duplicates_total", &["stream"]),
+    ("dss_lake_ingest_gaps_total", &["stream"]),
+    ("dss_lake_ingest_quarantined_total", &["stream"]),
+    ("dss_lake_ingest_length_mismatches_total", &["stream"]),
+    ("dss_lake_ingest_commits_total", &["stream"]),
+    ("dss_lake_ingest_files_committed_total", &["stream"]),
+    ("dss_lake_ingest_bytes_committed_total", &["stream"]),
+    ("dss_lake_ingest_rows_committed_total", &["stream"]),
+    ("dss_lake_ingest_commit_failures_total", &["stream"]),
+    ("dss_lake_ingest_flush_seconds_total", &["stream"]),
+    ("dss_lake_ingest_last_flush_seconds", &["stream"]),
+    ("dss_lake_ingest_socket_queue", &["stream"]),
+    ("dss_lake_ingest_writer_queue", &["stream"]),
+    ("dss_lake_ingest_last_seq", &["stream"]),
+    ("dss_lake_ingest_last_event_age_seconds", &["stream"]),
+    ("dss_lake_ingest_streams_retrying", &[]),
+    ("dss_lake_ingest_events_total", &["stream", "type"]),
+];
+
+/// The samples of a Prometheus text exposition: each metric name with the label names its
+/// samples carry (comment lines, `# HELP`/`# TYPE`/`# EOF`, are not samples).
+fn sample_names(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut names = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let end = line.find(['{', ' ']).unwrap_or(line.len());
+        let labels: Vec<String> = match line[end..].strip_prefix('{') {
+            Some(rest) => rest[..rest.find('}').unwrap()]
+                .split(',')
+                .map(|pair| pair.split_once('=').unwrap().0.to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        names.insert(line[..end].to_owned(), labels);
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_scraped_over_http_keep_every_name_and_label() {
+    let (sim, addr) = start_sim(sim_config(Faults::default())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ingest_config(&sim, addr, dir.path(), &[Table::Datapoint, Table::Location]);
+    let running = Ingest::start(config).await.unwrap();
+    let streams = running.metrics().streams.clone();
+    wait_for("a commit on every stream", || {
+        streams
+            .iter()
+            .all(|s| s.writer.commits.load(Ordering::Relaxed) > 0)
+    })
+    .await;
+    let (status, text) = http_get(running.metrics_addr().unwrap(), "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let expected: BTreeMap<String, Vec<String>> = METRICS
+        .iter()
+        .map(|(name, labels)| {
+            (
+                name.to_string(),
+                labels.iter().map(|l| l.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(sample_names(&text), expected, "{text}");
+    // Format 0.0.4: the family lines name a counter with its `_total`, as before.
+    for line in [
+        "# HELP dss_lake_ingest_messages_total Text messages read.\n",
+        "# TYPE dss_lake_ingest_messages_total counter\n",
+        "# TYPE dss_lake_ingest_last_seq gauge\n",
+        "# TYPE dss_lake_ingest_events_total counter\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    // One sample per stream (and per event type for events_total).
+    let lines = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(lines("dss_lake_ingest_commits_total{"), 2, "{text}");
+    assert_eq!(
+        lines("dss_lake_ingest_events_total{"),
+        2 * Table::EVENTS.len(),
+        "{text}"
+    );
+    assert!(
+        text.contains("dss_lake_ingest_events_total{stream=\"location\",type=\"location\"} "),
+        "{text}"
+    );
+    running.shutdown().await.unwrap();
+    sim.shutdown();
 }

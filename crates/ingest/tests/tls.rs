@@ -66,6 +66,7 @@ async fn a_certificate_no_web_root_vouches_for_is_refused_and_retried_later() {
             ..ConnectionSettings::default()
         },
         shutdown_timeout: Duration::from_secs(10),
+        clock: Arc::new(dss_lake_lake::SystemClock),
         streams: vec![StreamConfig {
             name: StreamName::parse("fleet").unwrap(),
             url: format!("wss://localhost:{port}/stream"),

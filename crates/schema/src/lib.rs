@@ -1,5 +1,6 @@
 //! The contract every other dss-lake crate agrees on: which tables the lake has, the Arrow schema
-//! and column names of each, and where their files live on disk.
+//! and column names of each, where their files live on disk, and the two names a stream has: the
+//! [`StreamName`] stored in every row and the secret [`StreamKey`] that is never shown whole.
 //!
 //! It holds no data and does no I/O; it depends on `arrow-schema` alone so that the writer (which
 //! never links DataFusion) and the query service (which never links simd-json) share one
@@ -17,9 +18,11 @@
 //! ```
 
 pub mod columns;
+mod key;
 pub mod layout;
 mod stream;
 mod tables;
 
+pub use key::StreamKey;
 pub use stream::{InvalidStreamName, StreamName};
 pub use tables::{Table, timestamp_type};

@@ -169,7 +169,7 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let sub = find(&state, &file)?;
     let patch = Patch::from_json(&body_object(&body)?, false).map_err(ApiError::field)?;
-    sub.update(patch, &crate::args::now_iso())
+    sub.update(patch, &crate::config::now_iso())
         .map_err(ApiError::field)?;
     info!(subscription = sub.id, "subscription updated");
     if state.is_max_rate() {
@@ -193,9 +193,11 @@ async fn remove(
 }
 
 async fn metrics(Shared(state): Shared<AppState>) -> impl IntoResponse {
-    let content_type = "text/plain; version=0.0.4; charset=utf-8";
     (
-        [(CONTENT_TYPE, content_type)],
+        [(
+            CONTENT_TYPE,
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        )],
         state.stats().to_prometheus(),
     )
 }

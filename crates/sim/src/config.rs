@@ -1,18 +1,21 @@
 //! The emulator's validated configuration and the small value types its flags parse into.
 
-use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use dss_lake_fleet::FleetConfig;
 use dss_lake_schema::Table;
+pub use dss_lake_units::Rate;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::SimError;
 use crate::subscription::Patch;
 
-/// Everything the emulator needs, checked by [`crate::Sim::new`]. Build it with
-/// [`crate::SimArgs::into_config`] or from `SimConfig::default()` with a few fields changed.
+/// Everything the emulator needs, checked by [`crate::Sim::new`]. Build it from
+/// `SimConfig::default()` with a few fields changed: that `Default` is where every default of
+/// the emulator is written (the `dss-lake sim` flags take theirs from it).
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// The simulated fleet (its seed also derives stream keys and the default auth token).
@@ -138,72 +141,41 @@ pub struct Faults {
     pub malformed_fraction: f64,
 }
 
-/// `--rate`: events per second, or `max`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Rate {
-    PerSecond(f64),
-    /// As fast as the fastest attached client reads, from a pre-generated pool.
-    Max,
-}
-
-impl Rate {
-    /// The fleet clock's mean step between events, so that event times keep pace with the wall
-    /// clock; at `max` the generator's default step.
-    pub fn mean_interval_micros(self) -> i64 {
-        match self {
-            Rate::PerSecond(r) => ((1e6 / r) as i64).max(1),
-            Rate::Max => FleetConfig::default().mean_interval_micros,
-        }
+/// The fleet clock's mean step between events at `rate`, so that event times keep pace with the
+/// wall clock; at `max` the generator's default step.
+pub fn mean_interval_micros(rate: Rate) -> i64 {
+    match rate {
+        Rate::PerSecond(r) => ((1e6 / r) as i64).max(1),
+        Rate::Max => FleetConfig::default().mean_interval_micros,
     }
 }
 
-impl FromStr for Rate {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Rate, String> {
-        if s.eq_ignore_ascii_case("max") {
-            return Ok(Rate::Max);
-        }
-        match s.parse::<f64>() {
-            Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate::PerSecond(r)),
-            _ => Err(format!(
-                "{s:?} is neither a positive number of events per second nor `max`"
-            )),
-        }
-    }
+/// The wall clock in microseconds since the epoch, where a live fleet's clock starts.
+pub fn now_micros() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_micros() as i64
 }
 
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rate::PerSecond(r) => write!(f, "{r}"),
-            Rate::Max => f.write_str("max"),
-        }
-    }
+/// The wall clock as DSS writes timestamps, for subscriptions' `created_at`.
+pub(crate) fn now_iso() -> String {
+    let mut out = String::with_capacity(24);
+    dss_lake_fleet::write_timestamp(now_micros(), false, &mut out);
+    out
 }
 
-/// A duration given in seconds (`30`, `0.2`, `0.2s`) or milliseconds (`200ms`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seconds(pub Duration);
-
-impl FromStr for Seconds {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Seconds, String> {
-        let t = s.trim();
-        let (number, scale) = match (t.strip_suffix("ms"), t.strip_suffix('s')) {
-            (Some(ms), _) => (ms, 1e-3),
-            (None, Some(secs)) => (secs, 1.0),
-            (None, None) => (t, 1.0),
-        };
-        match number.trim().parse::<f64>() {
-            Ok(n) if n.is_finite() && n >= 0.0 => Ok(Seconds(Duration::from_secs_f64(n * scale))),
-            _ => Err(format!("{s:?} is not a duration like 30, 0.2s or 200ms")),
-        }
-    }
-}
-
-impl fmt::Display for Seconds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}s", self.0.as_secs_f64())
+/// The fleet's first event time from `now` (the wall clock) or a timestamp like
+/// `2026-11-24T00:00:00Z`; `setting` names it in the error.
+pub fn parse_start_time(setting: &str, text: &str) -> Result<i64, SimError> {
+    match text.trim() {
+        "now" => Ok(now_micros()),
+        t => dss_lake_fleet::parse_timestamp(t).ok_or_else(|| {
+            SimError::invalid(
+                setting,
+                format!("{t:?} is not `now` nor like 2026-11-24T00:00:00Z"),
+            )
+        }),
     }
 }
 
@@ -228,54 +200,85 @@ impl Preset {
     /// REST API, which ignores fields it does not know, a preset refuses them: in a file or a
     /// flag they are typos.
     pub fn from_json(value: &Value) -> Result<Preset, String> {
-        const FIELDS: [&str; 10] = [
-            "name",
-            "description",
-            "subscription_type",
-            "oem_model",
-            "dsn",
-            "property_name",
-            "client_type",
-            "is_suspended",
-            "batch_size",
-            "stream_key",
-        ];
-        let fields = value.as_object().into_iter().flat_map(|o| o.keys());
-        if let Some(unknown) = fields.into_iter().find(|k| !FIELDS.contains(&k.as_str())) {
-            let expected = FIELDS.join(", ");
-            return Err(format!(
-                "unknown field `{unknown}` (expected one of {expected})"
-            ));
-        }
+        let fields = PresetFields::deserialize(value).map_err(|e| e.to_string())?;
+        fields.into_preset()
+    }
+
+    /// The presets of a TOML config file: an array of `[[subscription]]` tables. An error names
+    /// the path of the value (`subscription[0].subscription_type`).
+    pub fn from_toml(text: &str) -> Result<Vec<Preset>, String> {
+        let toml = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        let file: PresetFile = serde_path_to_error::deserialize(toml)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner().message()))?;
+        file.subscription
+            .into_iter()
+            .enumerate()
+            .map(|(i, fields)| {
+                fields
+                    .into_preset()
+                    .map_err(|e| format!("subscription[{i}]: {e}"))
+            })
+            .collect()
+    }
+
+    /// [`Preset::from_toml`] of the file at `path`.
+    pub fn load(path: &Path) -> Result<Vec<Preset>, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::ConfigFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        Preset::from_toml(&text).map_err(|reason| SimError::ConfigParse {
+            path: path.to_owned(),
+            reason,
+        })
+    }
+}
+
+/// The preset file: `[[subscription]]` tables and nothing else.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    #[serde(default)]
+    subscription: Vec<PresetFields>,
+}
+
+/// The fields a preset may give: the REST API's settable ones plus `stream_key`. serde reads
+/// them (refusing any other); the values are then checked by the REST API's own validation
+/// ([`Patch::from_json`]), so a preset and a `POST` accept exactly the same values.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oem_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dsn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    property_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_suspended: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_key: Option<String>,
+}
+
+impl PresetFields {
+    fn into_preset(self) -> Result<Preset, String> {
+        let value = serde_json::to_value(&self).map_err(|e| e.to_string())?;
         let patch =
-            Patch::from_json(value, true).map_err(|e| format!("{} {}", e.field, e.message))?;
+            Patch::from_json(&value, true).map_err(|e| format!("{} {}", e.field, e.message))?;
         if patch.subscription_type.is_none() {
             return Err("subscription_type is required".to_owned());
         }
         Ok(Preset(patch))
-    }
-
-    /// The presets of a TOML config file: an array of `[[subscription]]` tables.
-    pub fn from_toml(text: &str) -> Result<Vec<Preset>, String> {
-        let doc: Value = toml::from_str(text).map_err(|e| e.to_string())?;
-        let Some(table) = doc.as_object() else {
-            return Err("not a TOML table".to_owned());
-        };
-        if let Some(unknown) = table.keys().find(|k| *k != "subscription") {
-            return Err(format!(
-                "unknown key `{unknown}` (expected [[subscription]] tables)"
-            ));
-        }
-        let Some(list) = table.get("subscription") else {
-            return Ok(Vec::new());
-        };
-        let list = list
-            .as_array()
-            .ok_or("`subscription` must be an array of tables")?;
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| Preset::from_json(v).map_err(|e| format!("subscription #{}: {e}", i + 1)))
-            .collect()
     }
 }
 
@@ -313,24 +316,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rates_are_positive_numbers_or_max() {
-        assert_eq!("max".parse::<Rate>(), Ok(Rate::Max));
-        assert_eq!("250".parse::<Rate>(), Ok(Rate::PerSecond(250.0)));
-        assert_eq!("0.5".parse::<Rate>(), Ok(Rate::PerSecond(0.5)));
-        for bad in ["0", "-3", "fast", "inf", "NaN"] {
-            assert!(bad.parse::<Rate>().is_err(), "{bad}");
-        }
+    fn the_fleet_clock_keeps_pace_with_the_rate() {
+        assert_eq!(mean_interval_micros(Rate::PerSecond(200.0)), 5000);
+        assert_eq!(mean_interval_micros(Rate::PerSecond(1e9)), 1);
+        assert_eq!(
+            mean_interval_micros(Rate::Max),
+            FleetConfig::default().mean_interval_micros
+        );
     }
 
     #[test]
-    fn durations_accept_seconds_fractions_and_milliseconds() {
-        let secs = |s: &str| s.parse::<Seconds>().map(|d| d.0);
-        assert_eq!(secs("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(secs("0.2"), Ok(Duration::from_millis(200)));
-        assert_eq!(secs("0.2s"), Ok(Duration::from_millis(200)));
-        assert_eq!(secs("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(secs("0"), Ok(Duration::ZERO));
-        assert!(secs("-1").is_err() && secs("soon").is_err() && secs("5m").is_err());
+    fn start_times_are_now_or_a_timestamp_and_an_error_names_the_setting() {
+        let before = now_micros();
+        assert!(parse_start_time("start-time", "now").unwrap() >= before);
+        assert_eq!(
+            parse_start_time("start-time", "2026-11-24T00:00:00Z").unwrap(),
+            FleetConfig::default().start_time_micros
+        );
+        let err = parse_start_time("start-time", "yesterday")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("start-time") && err.contains("yesterday"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_preset_file_is_read_from_disk_and_a_bad_one_names_the_file_and_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sim.toml");
+        let toml = "[[subscription]]\nsubscription_type = \"location\"\nname = \"Where\"\n";
+        std::fs::write(&path, toml).unwrap();
+        let presets = Preset::load(&path).unwrap();
+        assert_eq!(presets[0].0.name.as_deref(), Some("Where"));
+        std::fs::write(&path, format!("{toml}subscription_typo = \"datapoint\"\n")).unwrap();
+        let err = Preset::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid config file")
+                && err.contains("sim.toml")
+                && err.contains("subscription_typo"),
+            "{err}"
+        );
+        let missing = Preset::load(Path::new("/nonexistent/sim.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/sim.toml"), "{missing}");
     }
 
     #[test]
@@ -374,7 +405,13 @@ mod tests {
         assert!(presets[0].0.stream_key.is_some());
         let err = Preset::from_toml("[[subscription]]\nsubscription_type = 3").unwrap_err();
         assert!(
-            err.contains("subscription #1") && err.contains("subscription_type"),
+            err.contains("subscription[0].subscription_type") && err.contains("invalid type"),
+            "{err}"
+        );
+        let err =
+            Preset::from_toml("[[subscription]]\nsubscription_type = \"datapoints\"").unwrap_err();
+        assert!(
+            err.contains("subscription[0]") && err.contains("subscription_type must be one of"),
             "{err}"
         );
         assert!(

@@ -9,10 +9,12 @@
 //! has its own seq counter and a bounded replay buffer. Faults can be injected on purpose:
 //! abrupt closes, no heartbeats, stalls, malformed frames. It does not persist anything, speak
 //! TLS, or model Ayla's users and access rules (every subscription sees the whole fleet,
-//! filtered by `oem_model`, `dsn` and `property_name`). It depends on the schema and fleet
-//! crates only, never on the ingest side it is there to test.
+//! filtered by `oem_model`, `dsn` and `property_name`). It parses no command line (the
+//! `dss-lake sim` command turns its flags into a [`SimConfig`], whose `Default` holds every
+//! default). It depends on the schema, units and fleet crates only, never on the ingest side it
+//! is there to test.
 //!
-//! Data flow: the generator runs the fleet at `--rate` and appends each event to the replay
+//! Data flow: the generator runs the fleet at `rate` and appends each event to the replay
 //! buffer of every subscription it matches (which numbers it); each connection reads its
 //! subscription's buffer from its cursor, renders `<LEN>|<json>` with that seq, and sends it.
 //!
@@ -30,7 +32,6 @@
 //! ```
 
 mod api;
-mod args;
 mod config;
 mod connection;
 mod error;
@@ -48,11 +49,17 @@ use dss_lake_schema::Table;
 use tokio::net::TcpListener;
 use tracing::info;
 
-pub use args::{SimArgs, now_micros};
-pub use config::{Faults, Preset, Rate, Seconds, SimConfig};
+pub use config::{
+    Faults, Preset, Rate, SimConfig, mean_interval_micros, now_micros, parse_start_time,
+};
+/// The key type of the contract crate, shared with the daemon.
+pub use dss_lake_schema::StreamKey;
 pub use error::SimError;
 pub use metrics::{Stats, SubscriptionStats};
-pub use subscription::StreamKey;
+
+/// Where `dss-lake sim` serves unless told otherwise: the one default of the emulator that is not
+/// a [`SimConfig`] field, because the library serves on a listener its caller binds.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 
 /// How long shutdown waits for stream connections to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -105,7 +112,7 @@ impl Sim {
                     oem_model: settings.oem_model.clone(),
                     dsn: settings.dsn.clone(),
                     property_name: settings.property_name.clone(),
-                    stream_key: s.key.as_str().to_owned(),
+                    stream_key: s.key.expose().to_owned(),
                 }
             })
             .collect()

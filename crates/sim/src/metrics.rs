@@ -1,10 +1,17 @@
-//! Counters of the emulator, their snapshot ([`Stats`]) and the Prometheus text of `/metrics`.
+//! Counters of the emulator, their snapshot ([`Stats`]) and the Prometheus text of `/metrics`
+//! (prometheus-client's encoder).
 
-use std::fmt::Write as _;
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dss_lake_schema::Table;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeMetric, MetricEncoder, prometheus_text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 /// Emulator-wide counters. Relaxed atomics: each is an independent tally read for reporting.
 #[derive(Debug, Default)]
@@ -98,170 +105,199 @@ pub struct SubscriptionStats {
 }
 
 impl Stats {
-    /// The Prometheus text exposition of the snapshot.
+    /// The Prometheus text exposition (format 0.0.4) of the snapshot, encoded by
+    /// prometheus-client.
     pub fn to_prometheus(&self) -> String {
+        let mut registry = Registry::with_prefix("dss_sim");
+        registry.register_collector(Box::new(Snapshot(self.clone())));
         let mut out = String::with_capacity(4096);
-        let totals: [(&str, &str, &str, u64); 14] = [
+        prometheus_text::encode(&mut out, &registry).expect("writing to a String does not fail");
+        out
+    }
+}
+
+/// A snapshot handed to prometheus-client's encoder. A collector rather than registered
+/// `Counter`s: the counters are the atomics the connections update, read once per scrape into
+/// [`Stats`] (which tests and the stats log line use too).
+///
+/// Counter names are given without `_total`: the encoder appends it, so the exposed names
+/// (`dss_sim_events_sent_total`) are unchanged.
+#[derive(Debug)]
+struct Snapshot(Stats);
+
+/// `None`: the subscription has no such sample (the sent seqs before anything was sent).
+type PerSubscription = fn(&SubscriptionStats) -> Option<u64>;
+
+const PER_SUBSCRIPTION: [(&str, MetricType, &str, PerSubscription); 9] = {
+    use MetricType::{Counter, Gauge};
+    [
+        (
+            "subscription_clients",
+            Gauge,
+            "Clients attached to the subscription.",
+            |s| Some(s.clients),
+        ),
+        (
+            "subscription_events_sent",
+            Counter,
+            "Event frames sent on the subscription.",
+            |s| Some(s.events_sent),
+        ),
+        (
+            "subscription_heartbeats_sent",
+            Counter,
+            "Heartbeats sent on the subscription.",
+            |s| Some(s.heartbeats_sent),
+        ),
+        (
+            "subscription_heartbeats_answered",
+            Counter,
+            "Heartbeats answered on the subscription.",
+            |s| Some(s.heartbeats_answered),
+        ),
+        (
+            "subscription_next_seq",
+            Gauge,
+            "The seq the next event will get.",
+            |s| Some(s.next_seq),
+        ),
+        (
+            "subscription_buffered_events",
+            Gauge,
+            "Events held for replay.",
+            |s| Some(s.buffered),
+        ),
+        (
+            "subscription_sent_first_seq",
+            Gauge,
+            "The lowest seq sent on the subscription, over all its connections.",
+            |s| s.sent.first().map(|r| *r.start()),
+        ),
+        (
+            "subscription_sent_last_seq",
+            Gauge,
+            "The highest seq sent on the subscription, over all its connections.",
+            |s| s.sent.last().map(|r| *r.end()),
+        ),
+        (
+            "subscription_sent_ranges",
+            Gauge,
+            "Disjoint runs of consecutive seqs sent on the subscription (1: no hole).",
+            |s| Some(s.sent.len() as u64),
+        ),
+    ]
+};
+
+/// A counter's or a gauge's sample, by the family's type.
+fn encode_value(kind: MetricType, value: u64, sample: MetricEncoder<'_>) -> std::fmt::Result {
+    match kind {
+        MetricType::Counter => ConstCounter::new(value).encode(sample),
+        _ => ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)).encode(sample),
+    }
+}
+
+impl prometheus_client::collector::Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        use MetricType::{Counter, Gauge};
+        let s = &self.0;
+        let totals: [(&str, MetricType, &str, u64); 14] = [
             (
-                "dss_sim_clients",
-                "gauge",
+                "clients",
+                Gauge,
                 "WebSocket clients attached now.",
-                self.clients,
+                s.clients,
             ),
             (
-                "dss_sim_connections_total",
-                "counter",
+                "connections",
+                Counter,
                 "WebSocket connections accepted.",
-                self.connections_total,
+                s.connections_total,
             ),
             (
-                "dss_sim_refused_total",
-                "counter",
+                "refused",
+                Counter,
                 "Stream requests refused before the upgrade.",
-                self.refused_total,
+                s.refused_total,
             ),
             (
-                "dss_sim_events_generated_total",
-                "counter",
+                "events_generated",
+                Counter,
                 "Events produced by the fleet.",
-                self.events_generated,
+                s.events_generated,
             ),
+            ("events_sent", Counter, "Event frames sent.", s.events_sent),
             (
-                "dss_sim_events_sent_total",
-                "counter",
-                "Event frames sent.",
-                self.events_sent,
-            ),
-            (
-                "dss_sim_bytes_sent_total",
-                "counter",
+                "bytes_sent",
+                Counter,
                 "Bytes of text frames sent.",
-                self.bytes_sent,
+                s.bytes_sent,
             ),
             (
-                "dss_sim_heartbeats_sent_total",
-                "counter",
+                "heartbeats_sent",
+                Counter,
                 "Heartbeats sent.",
-                self.heartbeats_sent,
+                s.heartbeats_sent,
             ),
             (
-                "dss_sim_heartbeats_answered_total",
-                "counter",
+                "heartbeats_answered",
+                Counter,
                 "Heartbeats answered with Z.",
-                self.heartbeats_answered,
+                s.heartbeats_answered,
             ),
             (
-                "dss_sim_heartbeat_timeouts_total",
-                "counter",
+                "heartbeat_timeouts",
+                Counter,
                 "Clients dropped for missed heartbeats.",
-                self.heartbeat_timeouts,
+                s.heartbeat_timeouts,
             ),
             (
-                "dss_sim_unexpected_messages_total",
-                "counter",
+                "unexpected_messages",
+                Counter,
                 "Client messages other than Z.",
-                self.unexpected_messages,
+                s.unexpected_messages,
             ),
             (
-                "dss_sim_replay_skipped_total",
-                "counter",
+                "replay_skipped",
+                Counter,
                 "Events skipped by clients behind the replay buffer.",
-                self.replay_skipped,
+                s.replay_skipped,
             ),
             (
-                "dss_sim_fault_closes_total",
-                "counter",
+                "fault_closes",
+                Counter,
                 "Connections closed abruptly by fault injection.",
-                self.fault_closes,
+                s.fault_closes,
             ),
             (
-                "dss_sim_fault_freezes_total",
-                "counter",
+                "fault_freezes",
+                Counter,
                 "Connections that went silent but stayed open by fault injection.",
-                self.fault_freezes,
+                s.fault_freezes,
             ),
             (
-                "dss_sim_malformed_frames_total",
-                "counter",
+                "malformed_frames",
+                Counter,
                 "Frames corrupted by fault injection.",
-                self.malformed_frames,
+                s.malformed_frames,
             ),
         ];
         for (name, kind, help, value) in totals {
-            writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            )
-            .unwrap();
+            let family = encoder.encode_descriptor(name, help, None, kind)?;
+            encode_value(kind, value, family)?;
         }
-        // `None`: the subscription has no such sample (the sent seqs before anything was sent).
-        type Get = fn(&SubscriptionStats) -> Option<u64>;
-        let per_sub: [(&str, &str, &str, Get); 9] = [
-            (
-                "dss_sim_subscription_clients",
-                "gauge",
-                "Clients attached to the subscription.",
-                |s| Some(s.clients),
-            ),
-            (
-                "dss_sim_subscription_events_sent_total",
-                "counter",
-                "Event frames sent on the subscription.",
-                |s| Some(s.events_sent),
-            ),
-            (
-                "dss_sim_subscription_heartbeats_sent_total",
-                "counter",
-                "Heartbeats sent on the subscription.",
-                |s| Some(s.heartbeats_sent),
-            ),
-            (
-                "dss_sim_subscription_heartbeats_answered_total",
-                "counter",
-                "Heartbeats answered on the subscription.",
-                |s| Some(s.heartbeats_answered),
-            ),
-            (
-                "dss_sim_subscription_next_seq",
-                "gauge",
-                "The seq the next event will get.",
-                |s| Some(s.next_seq),
-            ),
-            (
-                "dss_sim_subscription_buffered_events",
-                "gauge",
-                "Events held for replay.",
-                |s| Some(s.buffered),
-            ),
-            (
-                "dss_sim_subscription_sent_first_seq",
-                "gauge",
-                "The lowest seq sent on the subscription, over all its connections.",
-                |s| s.sent.first().map(|r| *r.start()),
-            ),
-            (
-                "dss_sim_subscription_sent_last_seq",
-                "gauge",
-                "The highest seq sent on the subscription, over all its connections.",
-                |s| s.sent.last().map(|r| *r.end()),
-            ),
-            (
-                "dss_sim_subscription_sent_ranges",
-                "gauge",
-                "Disjoint runs of consecutive seqs sent on the subscription (1: no hole).",
-                |s| Some(s.sent.len() as u64),
-            ),
-        ];
-        for (name, kind, help, get) in per_sub {
-            writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}").unwrap();
-            for s in &self.subscriptions {
-                let (id, t) = (s.id, s.subscription_type);
-                if let Some(value) = get(s) {
-                    writeln!(out, "{name}{{subscription=\"{id}\",type=\"{t}\"}} {value}").unwrap();
-                }
+        for (name, kind, help, get) in PER_SUBSCRIPTION {
+            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+            for sub in &s.subscriptions {
+                let Some(value) = get(sub) else { continue };
+                let id = sub.id.to_string();
+                let labels = [
+                    ("subscription", id.as_str()),
+                    ("type", sub.subscription_type.dir_name()),
+                ];
+                encode_value(kind, value, family.encode_family(&labels)?)?;
             }
         }
-        out
+        Ok(())
     }
 }
 

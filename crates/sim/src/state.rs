@@ -5,17 +5,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
 
+use dss_lake_schema::StreamKey;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::SimError;
+use crate::config::now_iso;
 use crate::config::{Rate, SimConfig};
 use crate::metrics::{Counters, Stats, SubscriptionStats};
 use crate::ring::Ring;
-use crate::subscription::{FieldError, Filter, Patch, Settings, StreamKey, Subscription};
-use crate::{SimError, args::now_iso};
+use crate::subscription::{FieldError, Filter, Patch, Settings, Subscription};
 
 /// Mixed into `--seed` so stream keys do not share a random sequence with the fleet.
 const KEY_SALT: u64 = 0x5eed_57a7_e0f1_4b3e;
@@ -53,7 +55,7 @@ impl State {
         let mut rng = ChaCha8Rng::seed_from_u64(config.fleet.seed ^ KEY_SALT);
         let auth_token = match &config.auth_token {
             Some(t) => t.clone(),
-            None => StreamKey::from_bytes(rng.random()).as_str().to_owned(),
+            None => StreamKey::from_bytes(rng.random()).expose().to_owned(),
         };
         let low_water = (config.replay_buffer as u64 / 2).clamp(1, 16_384);
         let state = State {
@@ -73,7 +75,7 @@ impl State {
         };
         for preset in state.config.effective_presets() {
             if let Some(key) = &preset.0.stream_key
-                && state.by_key(key.as_str()).is_some()
+                && state.by_key(key.expose()).is_some()
             {
                 return Err(SimError::DuplicateStreamKey {
                     suffix: key.suffix().to_owned(),
@@ -136,7 +138,7 @@ impl State {
     }
 
     pub(crate) fn by_key(&self, key: &str) -> Option<Arc<Subscription>> {
-        let key = StreamKey::parse(key)?;
+        let key = StreamKey::parse_dss(key)?;
         let reg = self.registry.read().expect("registry lock poisoned");
         reg.by_key
             .get(&key)
@@ -219,8 +221,7 @@ fn uuid(rng: &mut impl Rng) -> String {
     let mut b: [u8; 16] = rng.random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = StreamKey::from_bytes(b);
-    let h = hex.as_str();
+    let h: String = b.iter().map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],

@@ -1,51 +1,16 @@
 //! Subscriptions: what a stream delivers (event type and filters), their REST shape, and the
 //! validation shared by the REST API, `--subscription` flags and the config file.
 
-use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
 use dss_lake_fleet::GeneratedEvent;
-use dss_lake_schema::Table;
+use dss_lake_schema::{StreamKey, Table};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SubCounters;
 use crate::ring::Ring;
-
-/// A stream key: 32 lowercase hex characters. It is a secret, so `Debug` shows only its end.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct StreamKey(String);
-
-impl StreamKey {
-    /// Checks the form (32 lowercase hex characters).
-    pub fn parse(s: &str) -> Option<StreamKey> {
-        let ok = s.len() == 32
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| StreamKey(s.to_owned()))
-    }
-
-    pub(crate) fn from_bytes(bytes: [u8; 16]) -> StreamKey {
-        StreamKey(bytes.iter().map(|b| format!("{b:02x}")).collect())
-    }
-
-    /// The whole key, for the client that must present it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The last four characters: all that logs may show.
-    pub fn suffix(&self) -> &str {
-        &self.0[self.0.len() - 4..]
-    }
-}
-
-impl fmt::Debug for StreamKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "StreamKey(…{})", self.suffix())
-    }
-}
 
 /// `client_type` of a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +161,7 @@ impl Patch {
             },
         };
         if allow_stream_key && let Some(k) = text(obj, "stream_key", 64)? {
-            let key = StreamKey::parse(&k)
+            let key = StreamKey::parse_dss(&k)
                 .ok_or_else(|| field_error("stream_key", "must be 32 lowercase hex characters"))?;
             patch.stream_key = Some(key);
         }
@@ -401,7 +366,7 @@ impl Subscription {
             "date_suspended": s.date_suspended,
             "user_uuid": self.user_uuid,
             "oem_model": s.oem_model,
-            "stream_key": self.key.as_str(),
+            "stream_key": self.key.expose(),
             "client_type": s.client_type.as_str(),
             "subscription_type": self.table.dir_name(),
         }})
@@ -424,15 +389,6 @@ mod tests {
         assert!(!glob_match("AC000W*1*3", "AC000W000124"));
         assert!(!glob_match("led-*", "walk-in-freezer"));
         assert!(glob_match("a**b", "ab"));
-    }
-
-    #[test]
-    fn stream_keys_are_32_lowercase_hex_and_debug_hides_them() {
-        let key = StreamKey::parse("0123456789abcdef0123456789abcdef").unwrap();
-        assert_eq!(format!("{key:?}"), "StreamKey(…cdef)");
-        assert!(StreamKey::parse("0123456789ABCDEF0123456789abcdef").is_none());
-        assert!(StreamKey::parse("0123").is_none());
-        assert_eq!(StreamKey::from_bytes([0xab; 16]).as_str(), "ab".repeat(16));
     }
 
     #[test]

@@ -4,7 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{DssClient, PATIENCE, Received, Running, config, event_type, http_get, seq};
+use common::{
+    DssClient, PATIENCE, Received, Running, config, event_type, http_get, http_get_head,
+    sample_names, seq,
+};
 use dss_lake_schema::Table;
 use dss_lake_sim::{Rate, SimConfig};
 use serde_json::json;
@@ -280,5 +283,95 @@ async fn first_seq_numbers_every_subscription_from_there_and_replay_asks_in_thos
     };
     assert_eq!(replayed, 1_000_000);
     replay.close().await;
+    running.stop().await;
+}
+
+/// Every metric the emulator exposes, by the name its samples carry and their label names, as
+/// they were before `/metrics` moved to prometheus-client; dashboards and the root tests read
+/// these names, so none may change.
+const METRICS: [(&str, &[&str]); 23] = [
+    ("dss_sim_clients", &[]),
+    ("dss_sim_connections_total", &[]),
+    ("dss_sim_refused_total", &[]),
+    ("dss_sim_events_generated_total", &[]),
+    ("dss_sim_events_sent_total", &[]),
+    ("dss_sim_bytes_sent_total", &[]),
+    ("dss_sim_heartbeats_sent_total", &[]),
+    ("dss_sim_heartbeats_answered_total", &[]),
+    ("dss_sim_heartbeat_timeouts_total", &[]),
+    ("dss_sim_unexpected_messages_total", &[]),
+    ("dss_sim_replay_skipped_total", &[]),
+    ("dss_sim_fault_closes_total", &[]),
+    ("dss_sim_fault_freezes_total", &[]),
+    ("dss_sim_malformed_frames_total", &[]),
+    ("dss_sim_subscription_clients", &["subscription", "type"]),
+    (
+        "dss_sim_subscription_events_sent_total",
+        &["subscription", "type"],
+    ),
+    (
+        "dss_sim_subscription_heartbeats_sent_total",
+        &["subscription", "type"],
+    ),
+    (
+        "dss_sim_subscription_heartbeats_answered_total",
+        &["subscription", "type"],
+    ),
+    ("dss_sim_subscription_next_seq", &["subscription", "type"]),
+    (
+        "dss_sim_subscription_buffered_events",
+        &["subscription", "type"],
+    ),
+    (
+        "dss_sim_subscription_sent_first_seq",
+        &["subscription", "type"],
+    ),
+    (
+        "dss_sim_subscription_sent_last_seq",
+        &["subscription", "type"],
+    ),
+    (
+        "dss_sim_subscription_sent_ranges",
+        &["subscription", "type"],
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_scraped_over_http_keep_every_name_and_label() {
+    let running = Running::start(config()).await;
+    let mut client = running.client(Table::Datapoint, "").await;
+    // One event sent, so the per-subscription seq samples exist.
+    client.event().await;
+    client.close().await;
+    let (head, text) = http_get_head(running.addr, "/metrics").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let expected: std::collections::BTreeMap<String, Vec<String>> = METRICS
+        .iter()
+        .map(|(name, labels)| {
+            (
+                name.to_string(),
+                labels.iter().map(|l| l.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(sample_names(&text), expected, "{text}");
+    // Format 0.0.4: the family lines name a counter with its `_total`, as before.
+    for line in [
+        "# HELP dss_sim_events_sent_total Event frames sent.\n",
+        "# TYPE dss_sim_events_sent_total counter\n",
+        "# TYPE dss_sim_clients gauge\n",
+        "# TYPE dss_sim_subscription_events_sent_total counter\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
     running.stop().await;
 }

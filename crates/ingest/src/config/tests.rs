@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
+use dss_lake_units::ByteSize;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -80,8 +81,8 @@ fn every_setting_and_the_overrides_reach_the_config() {
         lake: Some("/elsewhere".into()),
         metrics_addr: Some("off".into()),
         flush_max_rows: Some(20),
-        flush_max_bytes: Some(2000),
-        flush_max_age: Some("1s".into()),
+        flush_max_bytes: Some(ByteSize(2000)),
+        flush_max_age: Some("1s".parse().unwrap()),
     };
     let config = load(&text, 0o600, &overrides).unwrap();
     assert_eq!(config.lake, PathBuf::from("/elsewhere"));
@@ -90,12 +91,88 @@ fn every_setting_and_the_overrides_reach_the_config() {
     assert_eq!(config.flush.max_bytes, 2000);
     assert_eq!(config.flush.max_age, Duration::from_secs(1));
 
-    let bad_flag = Overrides {
-        flush_max_age: Some("soon".into()),
+    let zero_flag = Overrides {
+        flush_max_age: Some("0s".parse().unwrap()),
         ..Overrides::default()
     };
-    let message = load(&text, 0o600, &bad_flag).unwrap_err().to_string();
+    let message = load(&text, 0o600, &zero_flag).unwrap_err().to_string();
     assert!(message.contains("flush.max_age"), "{message}");
+}
+
+#[test]
+fn sizes_and_durations_take_units_or_bare_numbers() {
+    let text = format!(
+        "shutdown_timeout = 5
+[flush]
+max_bytes = \"64MiB\"
+max_age = \"0.5s\"
+\
+         [connection]
+max_message_size = \"1MiB\"
+heartbeat_interval = \"1m\"
+backoff_max = 90
+\
+         [[stream]]
+name = \"a\"
+url = \"ws://127.0.0.1:1/stream\"
+key = \"{KEY}\"
+"
+    );
+    let config = load(&text, 0o600, &Overrides::default()).unwrap();
+    assert_eq!(config.flush.max_bytes, 64 << 20);
+    assert_eq!(config.flush.max_age, Duration::from_millis(500));
+    assert_eq!(config.shutdown_timeout, Duration::from_secs(5));
+    assert_eq!(config.connection.max_message_size, 1 << 20);
+    assert_eq!(
+        config.connection.heartbeat_interval,
+        Duration::from_secs(60)
+    );
+    assert_eq!(config.connection.backoff_max, Duration::from_secs(90));
+}
+
+#[test]
+fn an_unknown_field_a_bad_size_and_a_bad_duration_are_named_by_their_path() {
+    let stream = format!("[[stream]]\nname = \"a\"\nurl = \"wss://h/stream\"\nkey = \"{KEY}\"\n");
+    let cases = [
+        (
+            "[flush]\nmax_bites = 1\n",
+            "`flush.max_bites`",
+            "unknown field `max_bites`",
+        ),
+        (
+            "[flush]\nmax_bytes = \"64 parsecs\"\n",
+            "`flush.max_bytes`",
+            "invalid size \"64 parsecs\"",
+        ),
+        (
+            "[connection]\nbackoff_max = \"soon\"\n",
+            "`connection.backoff_max`",
+            "invalid duration \"soon\"",
+        ),
+        (
+            "shutdown_timeout = \"-1s\"\n",
+            "`shutdown_timeout`",
+            "invalid duration",
+        ),
+        (
+            "[flush]\nmax_bytes = 0\n",
+            "`flush.max_bytes`",
+            "more than zero",
+        ),
+    ];
+    for (setting, field, reason) in cases {
+        let message = err(&format!("{setting}{stream}"));
+        assert!(message.contains(field), "{field} not named in: {message}");
+        assert!(message.contains(reason), "{reason:?} not in: {message}");
+        assert!(!message.contains(KEY), "key leaked: {message}");
+    }
+    // A misspelt field inside a stream names the stream too.
+    let message = err(&format!("{stream}colour = 1\n"));
+    assert!(
+        message.contains("stream[0]") && message.contains("`colour`"),
+        "{message}"
+    );
+    assert!(!message.contains(KEY), "key leaked: {message}");
 }
 
 #[test]

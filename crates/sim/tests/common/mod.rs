@@ -139,13 +139,40 @@ pub async fn call(sim: &Sim, request: Request<Body>) -> (StatusCode, Value) {
 
 /// A plain HTTP/1.1 GET over a socket, returning the status line and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    let (head, body) = http_get_head(addr, path).await;
+    (head.lines().next().unwrap().to_owned(), body)
+}
+
+/// Like [`http_get`], with the whole response head (status line and headers).
+pub async fn http_get_head(addr: SocketAddr, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
+    (head.to_owned(), body.to_owned())
+}
+
+/// The samples of a Prometheus text exposition: each metric name with the label names its
+/// samples carry (comment lines, `# HELP`/`# TYPE`/`# EOF`, are not samples).
+pub fn sample_names(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut names = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let end = line.find(['{', ' ']).unwrap_or(line.len());
+        let labels: Vec<String> = match line[end..].strip_prefix('{') {
+            Some(rest) => rest[..rest.find('}').unwrap()]
+                .split(',')
+                .map(|pair| pair.split_once('=').unwrap().0.to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        names.insert(line[..end].to_owned(), labels);
+    }
+    names
 }
 
 /// What a DSS client sees next.
