@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use dss_lake_http::ServerConfig;
-use dss_lake_query::{ByteSize, EngineConfig, QueryLimits};
+use dss_lake_query::{EngineConfig, QueryLimits};
+use dss_lake_units::{ByteSize, HumanDuration};
 
 use super::process;
 
@@ -13,47 +14,50 @@ use super::process;
 #[derive(Debug, clap::Args)]
 pub(crate) struct EngineArgs {
     /// The lake directory: `<lake>/<table>/date=YYYY-MM-DD/*.parquet`.
-    #[arg(long, env = "DSS_LAKE_DIR", default_value = "lake")]
+    #[arg(long, env = "DSS_LAKE_DIR", default_value_os_t = ENGINE.lake.clone())]
     lake: PathBuf,
     /// Query worker threads, separate from the threads serving sockets; 0 = one per core.
-    #[arg(long, env = "DSS_LAKE_QUERY_THREADS", default_value_t = 0)]
+    #[arg(long, env = "DSS_LAKE_QUERY_THREADS", default_value_t = ENGINE.threads)]
     query_threads: usize,
     /// DataFusion target partitions (parallel streams per scan); 0 = the number of query threads.
-    #[arg(long, env = "DSS_LAKE_TARGET_PARTITIONS", default_value_t = 0)]
+    #[arg(long, env = "DSS_LAKE_TARGET_PARTITIONS", default_value_t = ENGINE.target_partitions)]
     target_partitions: usize,
     /// Rows per Arrow batch inside the engine.
-    #[arg(long, env = "DSS_LAKE_BATCH_SIZE", default_value_t = 8192)]
+    #[arg(long, env = "DSS_LAKE_BATCH_SIZE", default_value_t = ENGINE.batch_size)]
     batch_size: usize,
     /// Memory one query may use for hash tables, sorts and joins (e.g. 512MiB, 2GiB); a query
     /// that needs more fails with an error instead of spilling or exhausting the machine.
-    #[arg(long, env = "DSS_LAKE_QUERY_MEMORY", default_value = "1GiB")]
+    #[arg(long, env = "DSS_LAKE_QUERY_MEMORY", default_value_t = ENGINE.memory_limit)]
     query_memory: ByteSize,
     /// How long one query may run, result streaming included (e.g. 30s, 5m).
-    #[arg(long, env = "DSS_LAKE_QUERY_TIMEOUT", default_value = "60s")]
-    query_timeout: humantime::Duration,
+    #[arg(long, env = "DSS_LAKE_QUERY_TIMEOUT", default_value_t = HumanDuration(ENGINE.query_timeout))]
+    query_timeout: HumanDuration,
     /// How long a directory listing is reused before new files are looked for.
-    #[arg(long, env = "DSS_LAKE_LIST_CACHE_TTL", default_value = "2s")]
-    list_cache_ttl: humantime::Duration,
+    #[arg(long, env = "DSS_LAKE_LIST_CACHE_TTL", default_value_t = HumanDuration(ENGINE.list_cache_ttl))]
+    list_cache_ttl: HumanDuration,
     /// The largest SQL statement accepted, by any front-end (e.g. 1MiB).
-    #[arg(long, env = "DSS_LAKE_MAX_SQL_BYTES", default_value_t = ByteSize(LIMITS.max_sql_bytes as u64))]
+    #[arg(long, env = "DSS_LAKE_MAX_SQL_BYTES", default_value_t = ByteSize(ENGINE.limits.max_sql_bytes as u64))]
     max_sql_bytes: ByteSize,
     /// How deep an expression may nest: each operator of a chain like `a OR b OR c` is a level,
     /// and so is each parenthesis, function call and CASE around it.
-    #[arg(long, env = "DSS_LAKE_MAX_EXPR_DEPTH", default_value_t = LIMITS.max_expr_depth)]
+    #[arg(long, env = "DSS_LAKE_MAX_EXPR_DEPTH", default_value_t = ENGINE.limits.max_expr_depth)]
     max_expr_depth: usize,
     /// How many items one list may hold: an IN list, function arguments, a select list.
-    #[arg(long, env = "DSS_LAKE_MAX_EXPR_WIDTH", default_value_t = LIMITS.max_expr_width)]
+    #[arg(long, env = "DSS_LAKE_MAX_EXPR_WIDTH", default_value_t = ENGINE.limits.max_expr_width)]
     max_expr_width: usize,
     /// How many UNION, INTERSECT and EXCEPT operators one statement may have.
-    #[arg(long, env = "DSS_LAKE_MAX_SET_OPERATIONS", default_value_t = LIMITS.max_set_operations)]
+    #[arg(long, env = "DSS_LAKE_MAX_SET_OPERATIONS", default_value_t = ENGINE.limits.max_set_operations)]
     max_set_operations: usize,
     /// How many tables, subqueries and CTEs one statement may join or define.
-    #[arg(long, env = "DSS_LAKE_MAX_RELATIONS", default_value_t = LIMITS.max_relations)]
+    #[arg(long, env = "DSS_LAKE_MAX_RELATIONS", default_value_t = ENGINE.limits.max_relations)]
     max_relations: usize,
 }
 
-/// The engine's defaults, which the limit flags show and start from.
-const LIMITS: QueryLimits = QueryLimits::DEFAULT;
+/// The engine's defaults, which every flag shows and starts from (`EngineConfig::default`).
+static ENGINE: std::sync::LazyLock<EngineConfig> = std::sync::LazyLock::new(EngineConfig::default);
+/// The HTTP front-end's defaults (`ServerConfig::new`).
+static SERVER: std::sync::LazyLock<ServerConfig> =
+    std::sync::LazyLock::new(|| ServerConfig::new(EngineConfig::default()));
 
 impl EngineArgs {
     pub(crate) fn config(&self) -> EngineConfig {
@@ -62,8 +66,8 @@ impl EngineArgs {
         config.target_partitions = self.target_partitions;
         config.batch_size = self.batch_size.max(1);
         config.memory_limit = self.query_memory;
-        config.query_timeout = self.query_timeout.into();
-        config.list_cache_ttl = self.list_cache_ttl.into();
+        config.query_timeout = self.query_timeout.0;
+        config.list_cache_ttl = self.list_cache_ttl.0;
         config.limits = QueryLimits {
             max_sql_bytes: self.max_sql_bytes.as_usize(),
             max_expr_depth: self.max_expr_depth,
@@ -100,13 +104,13 @@ pub(crate) struct ServeArgs {
     )]
     cors_origins: Vec<String>,
     /// Queries executing at once; more wait in line. Bounds memory at this times --query-memory.
-    #[arg(long, env = "DSS_LAKE_MAX_CONCURRENT_QUERIES", default_value_t = 4)]
+    #[arg(long, env = "DSS_LAKE_MAX_CONCURRENT_QUERIES", default_value_t = ENGINE.max_concurrent_queries)]
     max_concurrent_queries: usize,
     /// How long a query waits for a free slot before it is answered 503.
-    #[arg(long, env = "DSS_LAKE_QUEUE_TIMEOUT", default_value = "30s")]
-    queue_timeout: humantime::Duration,
+    #[arg(long, env = "DSS_LAKE_QUEUE_TIMEOUT", default_value_t = HumanDuration(ENGINE.queue_timeout))]
+    queue_timeout: HumanDuration,
     /// The largest accepted request body (the SQL).
-    #[arg(long, env = "DSS_LAKE_MAX_REQUEST_BYTES", default_value = "1MiB")]
+    #[arg(long, env = "DSS_LAKE_MAX_REQUEST_BYTES", default_value_t = ByteSize(SERVER.max_request_bytes as u64))]
     max_request_bytes: ByteSize,
 }
 
@@ -121,7 +125,7 @@ impl ServeArgs {
             .cloned()
             .collect();
         config.engine.max_concurrent_queries = self.max_concurrent_queries.max(1);
-        config.engine.queue_timeout = self.queue_timeout.into();
+        config.engine.queue_timeout = self.queue_timeout.0;
         config.max_request_bytes = self.max_request_bytes.as_usize();
         config
     }

@@ -156,9 +156,8 @@ async fn openapi() -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let content_type = "text/plain; version=0.0.4; charset=utf-8";
     (
-        [(header::CONTENT_TYPE, content_type)],
+        [(header::CONTENT_TYPE, dss_lake_query::Metrics::CONTENT_TYPE)],
         state.engine.metrics().render(),
     )
         .into_response()

@@ -42,7 +42,7 @@ mod store;
 mod time_slice;
 mod views;
 
-pub use config::{ByteSize, EngineConfig, InvalidByteSize};
+pub use config::EngineConfig;
 pub use engine::{ColumnInfo, Engine, TableInfo};
 pub use error::QueryError;
 pub use exec::ResultStream;

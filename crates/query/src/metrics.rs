@@ -1,16 +1,22 @@
-//! Counters of the query service, rendered in the Prometheus text format.
+//! Counters of the query engine, whichever front-end sent the query, exposed in the Prometheus
+//! text format through prometheus-client (the same encoder as ingest's and the emulator's).
 //!
-//! Plain atomics rather than a metrics library: a dozen numbers, updated once per query, read by
-//! a scraper every few seconds. Relaxed ordering is enough because no number guards another.
+//! A dozen numbers, updated once per query, read by a scraper every few seconds: each is a
+//! prometheus-client metric (an atomic inside), registered once in the engine's registry.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge as GaugeMetric;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds (seconds) of the query duration histogram.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
 
-/// Outcomes a query is counted under, in the order of [`Metrics::outcomes`].
+/// Outcomes a query is counted under; every one is exposed from the start, at 0.
 const OUTCOMES: [&str; 9] = [
     "ok",
     "bad_query",
@@ -26,47 +32,104 @@ const OUTCOMES: [&str; 9] = [
 /// Where an outcome this list does not name is counted: a new error kind is a bug of ours.
 const UNKNOWN_OUTCOME: usize = 6;
 
-/// The service's counters.
-#[derive(Debug, Default)]
+type OutcomeLabel = [(&'static str, &'static str); 1];
+
+/// The engine's counters.
+#[derive(Debug)]
 pub struct Metrics {
-    outcomes: [AtomicU64; OUTCOMES.len()],
-    in_flight: AtomicU64,
-    waiting: AtomicU64,
-    rows: AtomicU64,
-    bytes: AtomicU64,
-    unauthorized: AtomicU64,
-    duration_buckets: [AtomicU64; BUCKETS.len()],
-    duration_count: AtomicU64,
-    duration_sum_micros: AtomicU64,
+    registry: Registry,
+    outcomes: Family<OutcomeLabel, Counter>,
+    in_flight: GaugeMetric,
+    waiting: GaugeMetric,
+    rows: Counter,
+    bytes: Counter,
+    unauthorized: Counter,
+    duration: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Metrics {
+            registry: Registry::default(),
+            outcomes: Family::default(),
+            in_flight: GaugeMetric::default(),
+            waiting: GaugeMetric::default(),
+            rows: Counter::default(),
+            bytes: Counter::default(),
+            unauthorized: Counter::default(),
+            duration: Histogram::new(BUCKETS),
+        };
+        for outcome in OUTCOMES {
+            // Created up front so every outcome is exposed at 0 before it first happens.
+            let _ = metrics.outcomes.get_or_create(&[("outcome", outcome)]);
+        }
+        let mut registry = metrics.registry;
+        // Counters are registered without `_total`, which the encoder appends; help texts
+        // without their full stop, which the registry appends.
+        registry.register(
+            "dss_lake_queries",
+            "Queries finished, by outcome",
+            metrics.outcomes.clone(),
+        );
+        registry.register(
+            "dss_lake_queries_in_flight",
+            "Queries executing now",
+            metrics.in_flight.clone(),
+        );
+        registry.register(
+            "dss_lake_queries_waiting",
+            "Queries waiting for a slot",
+            metrics.waiting.clone(),
+        );
+        registry.register(
+            "dss_lake_result_rows",
+            "Rows sent to clients",
+            metrics.rows.clone(),
+        );
+        registry.register(
+            "dss_lake_result_bytes",
+            "Result bytes sent",
+            metrics.bytes.clone(),
+        );
+        registry.register(
+            "dss_lake_unauthorized",
+            "Requests refused for a missing or wrong token",
+            metrics.unauthorized.clone(),
+        );
+        registry.register(
+            "dss_lake_query_duration_seconds",
+            "Time from slot to last byte",
+            metrics.duration.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
 }
 
 impl Metrics {
+    /// The content type of [`Metrics::render`]'s text.
+    pub const CONTENT_TYPE: &'static str = prometheus_text::CONTENT_TYPE;
+
     /// Counts a finished query under `outcome` (`"ok"` or a [`crate::QueryError::kind`]).
     pub fn finished(&self, outcome: &str, elapsed: Duration) {
-        let index = OUTCOMES
+        let outcome = OUTCOMES
             .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(UNKNOWN_OUTCOME);
-        self.outcomes[index].fetch_add(1, Relaxed);
-        let secs = elapsed.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&self.duration_buckets) {
-            if secs <= *bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.duration_count.fetch_add(1, Relaxed);
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.duration_sum_micros.fetch_add(micros, Relaxed);
+            .find(|o| **o == outcome)
+            .unwrap_or(&OUTCOMES[UNKNOWN_OUTCOME]);
+        self.outcomes.get_or_create(&[("outcome", outcome)]).inc();
+        self.duration.observe(elapsed.as_secs_f64());
     }
 
     pub(crate) fn sent(&self, rows: usize, bytes: usize) {
-        self.rows.fetch_add(rows as u64, Relaxed);
-        self.bytes.fetch_add(bytes as u64, Relaxed);
+        self.rows.inc_by(rows as u64);
+        self.bytes.inc_by(bytes as u64);
     }
 
     /// Counts a request a front-end refused for a missing or wrong token.
     pub fn unauthorized(&self) {
-        self.unauthorized.fetch_add(1, Relaxed);
+        self.unauthorized.inc();
     }
 
     /// Marks a query as executing until the guard drops.
@@ -81,101 +144,34 @@ impl Metrics {
 
     /// The number of queries finished with `outcome`.
     pub fn count(&self, outcome: &str) -> u64 {
-        OUTCOMES
-            .iter()
-            .position(|o| *o == outcome)
-            .map_or(0, |i| self.outcomes[i].load(Relaxed))
+        match OUTCOMES.iter().find(|o| **o == outcome) {
+            Some(outcome) => self.outcomes.get_or_create(&[("outcome", outcome)]).get(),
+            None => 0,
+        }
     }
 
-    /// The Prometheus text exposition of every counter.
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            name.to_owned()
-        };
-        let queries = family(
-            "dss_lake_queries_total",
-            "counter",
-            "Queries finished, by outcome.",
-        );
-        let mut lines = String::new();
-        for (outcome, n) in OUTCOMES.iter().zip(&self.outcomes) {
-            let _ = writeln!(
-                lines,
-                "{queries}{{outcome=\"{outcome}\"}} {}",
-                n.load(Relaxed)
-            );
-        }
-        out.push_str(&lines);
-        let simple = [
-            (
-                "dss_lake_queries_in_flight",
-                "gauge",
-                "Queries executing now.",
-                &self.in_flight,
-            ),
-            (
-                "dss_lake_queries_waiting",
-                "gauge",
-                "Queries waiting for a slot.",
-                &self.waiting,
-            ),
-            (
-                "dss_lake_result_rows_total",
-                "counter",
-                "Rows sent to clients.",
-                &self.rows,
-            ),
-            (
-                "dss_lake_result_bytes_total",
-                "counter",
-                "Result bytes sent.",
-                &self.bytes,
-            ),
-            (
-                "dss_lake_unauthorized_total",
-                "counter",
-                "Requests refused for a missing or wrong token.",
-                &self.unauthorized,
-            ),
-        ];
-        for (name, kind, help, value) in simple {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
-        }
-        let h = "dss_lake_query_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {h} Time from slot to last byte.\n# TYPE {h} histogram"
-        );
-        for (bound, bucket) in BUCKETS.iter().zip(&self.duration_buckets) {
-            let _ = writeln!(out, "{h}_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
-        }
-        let count = self.duration_count.load(Relaxed);
-        let sum = self.duration_sum_micros.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(
-            out,
-            "{h}_bucket{{le=\"+Inf\"}} {count}\n{h}_sum {sum}\n{h}_count {count}"
-        );
+        prometheus_text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
 }
 
 /// Increments a gauge now and decrements it when dropped, whichever way a query ends.
 #[derive(Debug)]
-pub(crate) struct Gauge<'a>(&'a AtomicU64);
+pub(crate) struct Gauge<'a>(&'a GaugeMetric);
 
 impl<'a> Gauge<'a> {
-    fn new(gauge: &'a AtomicU64) -> Self {
-        gauge.fetch_add(1, Relaxed);
+    fn new(gauge: &'a GaugeMetric) -> Self {
+        gauge.inc();
         Gauge(gauge)
     }
 }
 
 impl Drop for Gauge<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
+        self.0.dec();
     }
 }
 

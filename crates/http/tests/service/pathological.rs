@@ -281,7 +281,7 @@ async fn every_pathological_statement_is_answered_and_the_server_stays_healthy()
     common::write_fixture_lake(lake.path());
     let server = start(lake.path(), |c| {
         c.engine.query_timeout = Duration::from_secs(3);
-        c.engine.memory_limit = dss_lake_query::ByteSize(256 << 20);
+        c.engine.memory_limit = dss_lake_units::ByteSize(256 << 20);
     })
     .await;
     let mut limits_seen = std::collections::BTreeSet::new();

@@ -103,7 +103,7 @@ async fn a_query_that_would_exhaust_memory_fails_and_the_server_keeps_serving() 
     let lake = tempfile::tempdir().unwrap();
     common::write_fixture_lake(lake.path());
     let server = start(lake.path(), |c| {
-        c.engine.memory_limit = dss_lake_query::ByteSize(32 << 20)
+        c.engine.memory_limit = dss_lake_units::ByteSize(32 << 20)
     })
     .await;
     // Sorting 50 million rows needs ~400 MB; a query may hold 32 MiB and may not spill.
@@ -152,4 +152,95 @@ async fn a_hundred_concurrent_clients_are_all_answered() {
     assert_eq!(ok, 100);
     let (status, _) = request(server.addr, "GET", "/health", "").await;
     assert_eq!(status, 200);
+}
+
+/// The `/metrics` of a running server, scraped over a socket: every family name, its type and
+/// its label names as they were before the exposition moved to prometheus-client (the same
+/// names dashboards and alerts are written against), and one sample of each kind.
+#[tokio::test]
+async fn metrics_scraped_over_http_keep_every_name_type_and_label() {
+    let lake = tempfile::tempdir().unwrap();
+    common::write_fixture_lake(lake.path());
+    let server = start(lake.path(), |_| {}).await;
+    let (status, _) = request(
+        server.addr,
+        "GET",
+        &format!("/api/v1/sql?q={}", encode("SELECT 1")),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, text) = request(server.addr, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+
+    let mut types = std::collections::BTreeMap::new();
+    let mut labels: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            types.insert(name.to_owned(), kind.to_owned());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name_end = line.find(['{', ' ']).unwrap();
+            let names = labels.entry(line[..name_end].to_owned()).or_default();
+            if let Some(set) = line[name_end..].strip_prefix('{') {
+                for pair in set[..set.find('}').unwrap()].split(',') {
+                    names.insert(pair.split_once('=').unwrap().0.to_owned());
+                }
+            }
+        }
+    }
+    let expected_types = [
+        ("dss_lake_queries_total", "counter"),
+        ("dss_lake_queries_in_flight", "gauge"),
+        ("dss_lake_queries_waiting", "gauge"),
+        ("dss_lake_result_rows_total", "counter"),
+        ("dss_lake_result_bytes_total", "counter"),
+        ("dss_lake_unauthorized_total", "counter"),
+        ("dss_lake_query_duration_seconds", "histogram"),
+    ];
+    let expected_types: std::collections::BTreeMap<String, String> = expected_types
+        .iter()
+        .map(|(n, k)| (n.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(types, expected_types, "{text}");
+    let label_names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    let expected_labels: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = [
+        ("dss_lake_queries_total", label_names(&["outcome"])),
+        ("dss_lake_queries_in_flight", label_names(&[])),
+        ("dss_lake_queries_waiting", label_names(&[])),
+        ("dss_lake_result_rows_total", label_names(&[])),
+        ("dss_lake_result_bytes_total", label_names(&[])),
+        ("dss_lake_unauthorized_total", label_names(&[])),
+        (
+            "dss_lake_query_duration_seconds_bucket",
+            label_names(&["le"]),
+        ),
+        ("dss_lake_query_duration_seconds_sum", label_names(&[])),
+        ("dss_lake_query_duration_seconds_count", label_names(&[])),
+    ]
+    .into_iter()
+    .map(|(n, l)| (n.to_owned(), l))
+    .collect();
+    assert_eq!(labels, expected_labels, "{text}");
+    assert!(
+        text.contains("dss_lake_queries_total{outcome=\"ok\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dss_lake_queries_total{outcome=\"limit_exceeded\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dss_lake_query_duration_seconds_bucket{le=\"+Inf\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dss_lake_query_duration_seconds_count 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# HELP dss_lake_queries_total Queries finished, by outcome.\n"),
+        "{text}"
+    );
 }
