@@ -264,12 +264,13 @@ fn a_long_import_marks_its_progress_in_the_checkpoint_before_it_ends() {
         ..FlushPolicy::default()
     });
     let stream = StreamName::parse("archive").unwrap();
-    let (mut read, mut marked) = (0, None);
+    let (mut read, mut waited, mut marked) = (0, false, None);
     let mut on_bytes = |n| {
         read += n;
-        if read < len {
+        if read < len || waited {
             return;
         }
+        waited = true;
         // The last record is read; the end-of-file mark is not sent yet.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while marked.is_none() && std::time::Instant::now() < deadline {
