@@ -6,7 +6,7 @@
 # Not run by CI; a full run of both crates takes a while (README, "Mutation testing").
 #
 #   scripts/mutants.sh                           # both crates, frame first
-#   scripts/mutants.sh --crate lake             # one crate (frame|lake; repeatable)
+#   scripts/mutants.sh --crate lake             # one crate (frame|lake|import; repeatable)
 #   scripts/mutants.sh --crate frame --file crates/frame/src/time.rs   # one file
 #   scripts/mutants.sh --crate lake --shard 0/4 # a quarter of the crate's mutants
 #   scripts/mutants.sh --crate frame --list      # just list the mutants
@@ -99,7 +99,7 @@ if [[ -n "$summary_only" ]]; then
     summarise "$summary_only"
     exit
 fi
-((${#crates[@]})) || crates=(frame lake)
+((${#crates[@]})) || crates=(frame lake import)
 
 # The pinned cargo-mutants, built once into target/tools (crates.io source; no prebuilt binary).
 if [[ ! -x "$bin" || "$("$bin" mutants --version 2>/dev/null)" != "cargo-mutants $version" ]]; then
@@ -125,7 +125,8 @@ for crate in "${crates[@]}"; do
     case "$crate" in
         frame | dss-lake-frame) crate=frame; package=dss-lake-frame ;;
         lake | dss-lake-lake) crate=lake; package=dss-lake-lake ;;
-        *) echo "unknown crate $crate (frame or lake)" >&2; exit 2 ;;
+        import | dss-lake-import) crate=import; package=dss-lake-import ;;
+        *) echo "unknown crate $crate (frame, lake or import)" >&2; exit 2 ;;
     esac
     if [[ -n "$list" ]]; then
         "$bin" mutants --package "$package" "${pass[@]}"

@@ -702,6 +702,12 @@ mod tests {
         let tape = scanned(&copy).expect("accepted");
         let (key, value) = TapeRef(&tape).entries().next().expect("one entry");
         assert_eq!(scalar_text(r#"{"value":1}"#, key, value.scalar()), None);
+        // Nor a string value from another buffer (simd-json unescapes strings into its copy).
+        let json = r#"{"value":"ab"}"#;
+        let tape = scanned(json).expect("accepted");
+        let (key, _) = TapeRef(&tape).entries().next().expect("one entry");
+        let unescaped = "ab".to_owned();
+        assert_eq!(scalar_text(json, key, Scalar::Str(&unescaped)), None);
     }
 
     /// The bitmap look-ups against a byte-by-byte search, across and at 64-byte word edges.

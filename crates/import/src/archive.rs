@@ -41,11 +41,15 @@ pub(crate) fn fingerprint(head: &[u8]) -> String {
 }
 
 /// NDJSON when the first object is followed by a newline (or is the whole head), else
-/// concatenated.
+/// concatenated. Lines of junk before it (a heartbeat, a bad line) do not count as the object.
 pub(crate) fn detect(head: &[u8]) -> ArchiveFormat {
     let mut scanner = ObjectScanner::default();
     for (i, &b) in head.iter().enumerate() {
         if scanner.feed(b) == Step::End {
+            if b == b'\n' {
+                scanner = ObjectScanner::default();
+                continue;
+            }
             let next = head[i + 1..]
                 .iter()
                 .find(|b| !matches!(b, b' ' | b'\t' | b'\r'));

@@ -43,3 +43,29 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_clock_reads_the_wall_clock_in_microseconds() {
+        let micros = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_micros() as Micros;
+        let before = micros(SystemTime::now());
+        let now = SystemClock.now();
+        let after = micros(SystemTime::now());
+        assert!(
+            before <= now && now <= after,
+            "{before} <= {now} <= {after}"
+        );
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_advanced_and_its_clones_share_the_time() {
+        let clock = ManualClock::new(1_000);
+        let clone = clock.clone();
+        assert_eq!(clock.now(), 1_000);
+        clone.advance(std::time::Duration::from_millis(2));
+        assert_eq!((clock.now(), clone.now()), (3_000, 3_000));
+    }
+}

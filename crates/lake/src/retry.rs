@@ -216,6 +216,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_writers_error_is_as_transient_as_its_cause() {
+        let stats = WriterStats::default();
+        let stream = StreamName::parse("s").unwrap();
+        let full = LakeError::io("writing", "/lake/x")(std::io::Error::from_raw_os_error(28));
+        assert!(stats.fail(&stream, full).is_transient());
+        let stats = WriterStats::default();
+        let bug = LakeError::Arrow {
+            table: dss_lake_schema::Table::Datapoint,
+            source: arrow_schema::ArrowError::ComputeError("bug".into()),
+        };
+        assert!(!stats.fail(&stream, bug).is_transient());
+    }
+
+    #[test]
     fn a_stopped_writer_reports_its_cause_to_every_caller() {
         let stats = WriterStats::default();
         let stream = StreamName::parse("s").unwrap();

@@ -4,9 +4,9 @@
 //! Every call the lake makes to change the disk goes through `PowerCutFs`, which records them,
 //! fails the one a test picks, or cuts the power there (undoing whatever was not yet synced).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -211,6 +211,11 @@ fn a_writer_that_retries_survives_a_failure_at_any_step_of_a_commit() {
             .iter()
             .any(|s| s.call == failed.call && s.path == failed.path);
         assert!(retried, "{context}: the failed step was not tried again");
+        assert_eq!(
+            removed_before_retry(&run, fail_at),
+            left_by_failed_attempt(dir.path(), &run, fail_at),
+            "{context}: the failed attempt's files were not removed before the retry"
+        );
         let mut reopened = Lake::new(dir.path()).open_stream(&stream()).unwrap();
         let recovery = reopened.recovery().clone();
         assert!(
@@ -221,6 +226,44 @@ fn a_writer_that_retries_survives_a_failure_at_any_step_of_a_commit() {
         let checkpoint = reopened.close().unwrap();
         assert_every_event_once(dir.path(), &checkpoint, &context);
     }
+}
+
+/// The table files the attempt that failed at step `fail_at` had made (at their last name, in
+/// flight or renamed into view): none once its checkpoint landed, as only a later sync failed.
+fn left_by_failed_attempt(lake: &Path, run: &[Step], fail_at: usize) -> BTreeSet<PathBuf> {
+    let checkpoint = layout::checkpoint_path(lake, &stream());
+    let attempt_start = run[..fail_at]
+        .iter()
+        .rposition(|s| s.call == Call::Rename && s.to.as_ref() == Some(&checkpoint))
+        .map_or(0, |i| i + 1);
+    let in_tables = |path: &Path| {
+        Table::ALL
+            .iter()
+            .any(|&t| path.starts_with(layout::table_dir(lake, t)))
+    };
+    let mut left = BTreeSet::new();
+    for step in &run[attempt_start..fail_at] {
+        match step.call {
+            Call::CreateFile if in_tables(&step.path) => {
+                left.insert(step.path.clone());
+            }
+            Call::Rename if left.remove(&step.path) => {
+                left.insert(step.to.clone().unwrap());
+            }
+            _ => {}
+        }
+    }
+    left
+}
+
+/// What was removed after the failed step `fail_at` and before the retry's first new file.
+fn removed_before_retry(run: &[Step], fail_at: usize) -> BTreeSet<PathBuf> {
+    run[fail_at + 1..]
+        .iter()
+        .take_while(|s| s.call != Call::CreateFile)
+        .filter(|s| s.call == Call::Remove)
+        .map(|s| s.path.clone())
+        .collect()
 }
 
 /// The local file system with one of the things a real one does to a writer now and then.
