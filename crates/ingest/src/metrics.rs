@@ -6,7 +6,6 @@
 //! the key. `/health` names each stream's state and, when it is not ok, the reason (a commit
 //! waiting to be retried names the error and the file, e.g. a full disk).
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -22,6 +21,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
+use serde::Serialize;
 
 /// The live counters of one stream.
 #[derive(Debug)]
@@ -138,38 +138,56 @@ impl Metrics {
     /// stream retries a failed commit, `failing` once one has stopped; each such stream says
     /// why in `reason`.
     pub fn health(&self) -> (bool, String) {
-        let (mut retrying, mut stopped) = (false, false);
-        let mut body = String::from("{\"streams\":[");
-        for (i, s) in self.streams.iter().enumerate() {
-            let alive = s.alive.load(Relaxed);
-            let (state, reason) = match (alive, s.writer.retrying()) {
-                (true, None) => ("ok", None),
-                (true, Some(reason)) => ("retrying", Some(reason)),
-                (false, _) => ("stopped", s.writer.failure().map(|e| e.to_string())),
-            };
-            retrying |= state == "retrying";
-            stopped |= state == "stopped";
-            let _ = write!(
-                body,
-                "{}{{\"stream\":\"{}\",\"running\":{alive},\"connected\":{},\"state\":\"{state}\"",
-                if i == 0 { "" } else { "," },
-                s.stream,
-                s.connected.load(Relaxed)
-            );
-            if let Some(reason) = reason {
-                let reason = serde_json::Value::String(reason);
-                let _ = write!(body, ",\"reason\":{reason}");
-            }
-            body.push('}');
-        }
+        let streams: Vec<StreamHealth> = self
+            .streams
+            .iter()
+            .map(|s| {
+                let running = s.alive.load(Relaxed);
+                let (state, reason) = match (running, s.writer.retrying()) {
+                    (true, None) => ("ok", None),
+                    (true, Some(reason)) => ("retrying", Some(reason)),
+                    (false, _) => ("stopped", s.writer.failure().map(|e| e.to_string())),
+                };
+                StreamHealth {
+                    stream: s.stream.as_str(),
+                    running,
+                    connected: s.connected.load(Relaxed),
+                    state,
+                    reason,
+                }
+            })
+            .collect();
+        let stopped = streams.iter().any(|s| s.state == "stopped");
+        let retrying = streams.iter().any(|s| s.state == "retrying");
         let status = match (stopped, retrying) {
             (true, _) => "failing",
             (false, true) => "degraded",
             (false, false) => "ok",
         };
-        let _ = write!(body, "],\"status\":\"{status}\"}}");
+        let body = serde_json::to_string(&Health { streams, status })
+            .expect("a struct of strings and bools always serializes");
         (status == "ok", body)
     }
+}
+
+/// The `/health` body: `{"streams":[...],"status":"ok"}`, fields in this order.
+#[derive(Serialize)]
+struct Health<'a> {
+    streams: Vec<StreamHealth<'a>>,
+    /// `ok`, `degraded` (a stream retries a commit) or `failing` (a stream's sink stopped).
+    status: &'static str,
+}
+
+/// One stream's entry; `reason` is left out while the stream is ok.
+#[derive(Serialize)]
+struct StreamHealth<'a> {
+    stream: &'a str,
+    running: bool,
+    connected: bool,
+    /// `ok`, `retrying` or `stopped`.
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 fn secs(micros: u64) -> f64 {
@@ -422,6 +440,28 @@ mod tests {
             .await
             .unwrap();
         (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// The body's exact spelling (field order, `reason` left out while ok): the ingest tests,
+    /// the demo and dashboards read it.
+    #[test]
+    fn health_of_an_ok_stream_is_spelled_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = StreamName::parse("s").unwrap();
+        let writer = Lake::new(dir.path()).open_stream(&name).unwrap();
+        let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
+        stream.connected.store(true, Relaxed);
+        let mut metrics = Metrics::new(Arc::new(dss_lake_lake::SystemClock));
+        metrics.streams.push(stream);
+        assert_eq!(
+            metrics.health(),
+            (
+                true,
+                r#"{"streams":[{"stream":"s","running":true,"connected":true,"state":"ok"}],"status":"ok"}"#
+                    .to_owned()
+            )
+        );
+        writer.close().unwrap();
     }
 
     #[tokio::test]
