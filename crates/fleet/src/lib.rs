@@ -63,7 +63,8 @@ impl Default for FleetConfig {
             led_boards: 50,
             gateways: 20,
             oem_id: "1a2b3c4d".to_owned(),
-            start_time_micros: render::days_from_civil(2026, 11, 24) * 86_400_000_000,
+            start_time_micros: dss_lake_schema::text::days_from_civil(2026, 11, 24)
+                * 86_400_000_000,
             mean_interval_micros: 10_000,
         }
     }

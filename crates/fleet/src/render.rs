@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use dss_lake_schema::Table;
+use dss_lake_schema::{Table, text};
 use rand::Rng;
 
 /// One generated DSS event: the fields a subscription filters on, and its JSON text.
@@ -103,18 +103,18 @@ impl Body {
     pub(crate) fn start(head: &Head<'_>) -> Body {
         let mut out = String::with_capacity(640);
         out.push_str("\",\"metadata\":{\"oem_id\":");
-        push_json_str(&mut out, head.oem_id);
+        text::write_json_string(head.oem_id, &mut out);
         out.push_str(",\"oem_model\":");
-        push_json_str(&mut out, head.oem_model);
+        text::write_json_string(head.oem_model, &mut out);
         out.push_str(",\"dsn\":");
-        push_json_str(&mut out, head.dsn);
+        text::write_json_string(head.dsn, &mut out);
         if let Some(p) = head.property {
             out.push_str(",\"property_name\":");
-            push_json_str(&mut out, p.name);
+            text::write_json_string(p.name, &mut out);
             out.push_str(",\"display_name\":");
-            push_json_str(&mut out, p.display_name);
+            text::write_json_string(p.display_name, &mut out);
             out.push_str(",\"base_type\":");
-            push_json_str(&mut out, p.base_type);
+            text::write_json_string(p.base_type, &mut out);
         }
         out.push_str(",\"resource_tags\":");
         out.push_str(head.resource_tags);
@@ -142,7 +142,7 @@ impl Body {
 
     pub(crate) fn str(&mut self, key: &str, value: &str) -> &mut Body {
         self.key(key);
-        push_json_str(&mut self.out, value);
+        text::write_json_string(value, &mut self.out);
         self
     }
 
@@ -199,108 +199,20 @@ pub(crate) struct Stamp {
     pub(crate) millis: bool,
 }
 
-/// Appends `s` as a JSON string literal (quoted and escaped).
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail");
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Appends `micros` (since the epoch, UTC) as ISO-8601, e.g. `2026-11-24T10:25:14Z`, or with
 /// `millis` as `2026-11-24T10:25:14.123Z`. The fraction is truncated, never rounded.
 pub fn write_timestamp(micros: i64, millis: bool, out: &mut String) {
-    let secs = micros.div_euclid(1_000_000);
-    let (days, second_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60,
-    );
-    write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}").expect("String write");
     if millis {
-        write!(out, ".{:03}", micros.rem_euclid(1_000_000) / 1000).expect("String write");
+        text::format_timestamp_millis(micros, out);
+    } else {
+        text::format_timestamp(micros - micros.rem_euclid(1_000_000), out);
     }
-    out.push('Z');
 }
 
-/// Parses what [`write_timestamp`] writes, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, into microseconds since
-/// the epoch; `None` for anything else (no offsets other than `Z`, at most 6 fraction digits).
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what [`write_timestamp`] writes) into microseconds since
+/// the epoch; `None` for anything else (see `dss_lake_schema::text::parse_timestamp`).
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if b.len() < 20 || b[b.len() - 1] != b'Z' || seps.iter().any(|&(i, c)| b[i] != c) {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let digits = &s[r];
-        digits
-            .bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| digits.parse().ok())?
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let fraction = &s[19..s.len() - 1];
-    let micros = match fraction.strip_prefix('.') {
-        None if fraction.is_empty() => 0,
-        Some(f) if (1..=6).contains(&f.len()) => {
-            num(20..20 + f.len())? * 10i64.pow(6 - f.len() as u32)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo, d);
-    if civil_from_days(days) != (y, mo, d) {
-        return None; // e.g. February 30th
-    }
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000 + micros)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    text::parse_timestamp(s)
 }
 
 /// A random (version 4) uuid in lowercase hex, as DSS writes ids and user uuids.
@@ -332,12 +244,12 @@ mod tests {
     #[test]
     fn timestamps_are_iso_8601_utc() {
         assert_eq!(ts(0, false), "1970-01-01T00:00:00Z");
-        let day = days_from_civil(2026, 11, 24) * 86_400_000_000;
+        let day = text::days_from_civil(2026, 11, 24) * 86_400_000_000;
         assert_eq!(ts(day, false), "2026-11-24T00:00:00Z");
         let t = day + (10 * 3600 + 25 * 60 + 14) * 1_000_000 + 123_999;
         assert_eq!(ts(t, true), "2026-11-24T10:25:14.123Z");
         assert_eq!(
-            ts(days_from_civil(2028, 2, 29) * 86_400_000_000, false),
+            ts(text::days_from_civil(2028, 2, 29) * 86_400_000_000, false),
             "2028-02-29T00:00:00Z"
         );
         assert_eq!(ts(-1_000_000, false), "1969-12-31T23:59:59Z");
@@ -364,20 +276,5 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn civil_dates_round_trip() {
-        for days in -800_000..800_000 {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-    }
-
-    #[test]
-    fn strings_are_escaped_as_json() {
-        let mut out = String::new();
-        push_json_str(&mut out, "a\"b\\c\nd\u{1}é|Z");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é|Z""#);
     }
 }

@@ -289,6 +289,6 @@ fn door(open: bool) -> String {
 
 fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    crate::render::push_json_str(&mut out, s);
+    dss_lake_schema::text::write_json_string(s, &mut out);
     out
 }

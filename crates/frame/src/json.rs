@@ -212,7 +212,10 @@ pub(crate) fn write_f64(n: f64, out: &mut String) {
     }
 }
 
-/// Writes `s` as a JSON string literal.
+/// Writes `s` as a JSON string literal, exactly as `dss_lake_schema::text::write_json_string`
+/// does. A copy, because it runs for every key and string the decoder re-encodes (extras, nested
+/// values) and is kept local so it inlines into that loop; a test below checks that both write
+/// the same text.
 pub(crate) fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();
@@ -278,5 +281,29 @@ mod tests {
         let tape = simd_json::to_tape(&mut bytes).unwrap();
         let keys: Vec<_> = TapeRef(&tape.0).entries().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b", "c", "e"]);
+    }
+
+    #[test]
+    fn string_escaping_matches_the_shared_one() {
+        let mut cases: Vec<String> = (0..0x80u8).map(|b| char::from(b).to_string()).collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "é€😀",
+                "a\"b\\c\nd\u{1}é|Z\u{7f}",
+                "\u{1f}x\u{1f}",
+            ]
+            .map(String::from),
+        );
+        for c in (0..0x80u8).map(char::from) {
+            cases.push(format!("é{c}x{c}{c}😀"));
+        }
+        for case in &cases {
+            let (mut ours, mut shared) = (String::new(), String::new());
+            write_json_string(case, &mut ours);
+            dss_lake_schema::text::write_json_string(case, &mut shared);
+            assert_eq!(ours, shared, "{case:?}");
+        }
     }
 }

@@ -1,12 +1,18 @@
 //! ISO-8601 UTC timestamps: a hand-written parser (the hot path parses several per event) and the
-//! canonical spelling used to turn a stored timestamp back into text.
+//! canonical spelling used to turn a stored timestamp back into text (that one is
+//! `dss_lake_schema::text`'s, re-exported here).
+//!
+//! The parser stays here rather than in `dss_lake_schema::text`, which has the strict reading
+//! every other crate uses: it accepts every spelling DSS may send, reports whether the text was
+//! canonical, and is inlined into the decoder's loop with its own day count. A test below ties it
+//! to the shared reading.
 //!
 //! Canonical spelling, the one DSS sends: `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` when the value has
 //! milliseconds and `.uuuuuu` when it has microseconds. Any other spelling (`.000Z`, `+00:00`, a
 //! lower-case `z`, nanoseconds) still parses, and the decoder keeps its original text so that
 //! nothing is lost.
 
-use dss_lake_schema::layout::civil_from_days;
+pub use dss_lake_schema::text::{format_timestamp, timestamp_string};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
@@ -89,39 +95,6 @@ pub fn parse_timestamp(text: &str) -> Option<ParsedTime> {
     Some(ParsedTime { micros, canonical })
 }
 
-/// Writes the canonical spelling of `micros` (see the module docs).
-pub fn format_timestamp(micros: i64, out: &mut String) {
-    use std::fmt::Write as _;
-    let seconds = micros.div_euclid(MICROS_PER_SECOND);
-    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days as i32);
-    let (h, mi, s) = (
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-    );
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-    let _ = match canonical_fraction_digits(micros) {
-        0 => Ok(()),
-        3 => write!(out, ".{:03}", fraction / 1000),
-        _ => write!(out, ".{fraction:06}"),
-    };
-    out.push('Z');
-}
-
-/// The canonical spelling of `micros` as a new string.
-pub fn timestamp_string(micros: i64) -> String {
-    let mut out = String::with_capacity(27);
-    format_timestamp(micros, &mut out);
-    out
-}
-
-fn canonical_fraction_digits(micros: i64) -> usize {
-    fraction_digits_of(micros.rem_euclid(MICROS_PER_SECOND))
-}
-
 /// Digits the canonical spelling gives a fraction of a second (`0..MICROS_PER_SECOND`).
 fn fraction_digits_of(fraction: i64) -> usize {
     if fraction == 0 {
@@ -168,7 +141,7 @@ fn all_digits(word: u64, mask: u64) -> bool {
     word & HIGH & mask == ZEROS & mask && (word + (SIXES & mask)) & HIGH & mask == ZEROS & mask
 }
 
-/// `dss_lake_schema::layout::days_from_civil` for the years a four-digit head can spell
+/// `dss_lake_schema::text::days_from_civil` for the years a four-digit head can spell
 /// (0..=9999): with no negative years the era arithmetic needs no euclidean division, and being
 /// local it inlines into the parser (perf showed the cross-crate call at ~1.5% of decoding).
 #[inline(always)]
@@ -261,7 +234,7 @@ mod tests {
 
     #[test]
     fn local_day_count_matches_the_schema_crate() {
-        use dss_lake_schema::layout::days_from_civil;
+        use dss_lake_schema::text::days_from_civil;
         for year in 0..=9999 {
             for month in 1..=12 {
                 for day in [1, 15, days_in_month(year as i32, month)] {
@@ -272,6 +245,55 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The decoder's parser and the shared strict reading agree on every text the strict one
+    /// accepts, and the decoder calls canonical exactly the shared canonical spelling: a sweep of
+    /// instants over years 0..=9999 in each fraction width.
+    #[test]
+    fn parser_agrees_with_the_shared_reading() {
+        use dss_lake_schema::text;
+        let first = text::days_from_civil(0, 1, 1) * 86_400 * MICROS_PER_SECOND;
+        let last = text::days_from_civil(9999, 12, 31) * 86_400 * MICROS_PER_SECOND;
+        // About 50,000 steps of an odd number of micros (no whole number of seconds, minutes or
+        // days), so every field of the date, the time and the fraction takes many values.
+        let step = 6_311_390_400_007_i64;
+        let mut micros = first;
+        while micros < last {
+            for value in [
+                micros,
+                micros - micros.rem_euclid(MICROS_PER_SECOND),
+                micros - micros.rem_euclid(1000),
+            ] {
+                let canonical = timestamp_string(value);
+                let mut millis = String::new();
+                text::format_timestamp_millis(value, &mut millis);
+                let tenths = format!(
+                    "{}.{}Z",
+                    &canonical[..19],
+                    value.rem_euclid(1_000_000) / 100_000
+                );
+                for spelling in [&canonical, &millis, &tenths] {
+                    let shared = text::parse_timestamp(spelling).unwrap();
+                    let parsed = parse_timestamp(spelling).unwrap();
+                    assert_eq!(parsed.micros, shared, "{spelling}");
+                    assert_eq!(
+                        parsed.canonical,
+                        *spelling == timestamp_string(shared),
+                        "{spelling}"
+                    );
+                }
+            }
+            micros += step;
+        }
+        for refused_by_both in [
+            "2026-02-29T00:00:00Z",
+            "2026-11-24T10:25:60Z",
+            "2026-11-24T10:25:14",
+        ] {
+            assert_eq!(text::parse_timestamp(refused_by_both), None);
+            assert_eq!(parse_timestamp(refused_by_both), None);
         }
     }
 

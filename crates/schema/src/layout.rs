@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::text::civil_from_days;
 use crate::{StreamName, Table};
 
 /// The extension of committed data files.
@@ -89,32 +90,6 @@ pub fn checkpoint_path(lake: &Path, stream: &StreamName) -> PathBuf {
     lake.join(CHECKPOINT_DIR).join(format!("{stream}.json"))
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): Howard Hinnant's algorithm,
-/// exact for every `i32` day.
-pub fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let z = i64::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as i32, m, d)
-}
-
-/// The inverse of [`civil_from_days`].
-pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,14 +99,6 @@ mod tests {
         assert_eq!(date_partition(0), "date=1970-01-01");
         assert_eq!(date_partition(20_416), "date=2025-11-24");
         assert_eq!(date_partition(-1), "date=1969-12-31");
-    }
-
-    #[test]
-    fn civil_dates_round_trip() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), i64::from(days));
-        }
     }
 
     #[test]

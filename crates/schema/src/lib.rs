@@ -6,7 +6,8 @@
 //! never links DataFusion) and the query service (which never links simd-json) share one
 //! definition. Data flow: the decoder fills builders in the column order defined here, the batcher
 //! writes them to the paths defined here, and the SQL service registers tables with these schemas
-//! instead of inferring them.
+//! instead of inferring them. It also spells what every side writes alike ([`text`]: calendar
+//! days, ISO-8601 UTC timestamps, JSON string literals).
 //!
 //! ```
 //! use dss_lake_schema::{Table, columns};
@@ -22,6 +23,7 @@ mod key;
 pub mod layout;
 mod stream;
 mod tables;
+pub mod text;
 
 pub use key::StreamKey;
 pub use stream::{InvalidStreamName, StreamName};
