@@ -13,6 +13,7 @@ use arrow_array::types::Int64Type;
 use dss_lake_import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, columns, layout};
+use dss_lake_test_support::lake::{assert_exactly_once, seqs_by_stream};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[path = "archives/disk_full.rs"]
@@ -95,13 +96,7 @@ fn column_values(lake: &Path, stream: &str, table: Table, column: &str) -> Vec<i
 
 /// Every event seq of `stream` in the lake, sorted; a seq stored twice appears twice.
 fn stored_seqs(lake: &Path, stream: &str) -> Vec<u64> {
-    let mut seqs: Vec<u64> = Table::EVENTS
-        .iter()
-        .flat_map(|&t| column_values(lake, stream, t, columns::SEQ))
-        .map(|s| s as u64)
-        .collect();
-    seqs.sort_unstable();
-    seqs
+    seqs_by_stream(lake).remove(stream).unwrap_or_default()
 }
 
 /// Every seq the `gaps` rows of `stream` report missing, sorted; reported twice appears twice.
@@ -127,10 +122,10 @@ fn holes(seqs: &BTreeSet<u64>) -> Vec<u64> {
 
 fn assert_exactly(lake: &Path, stream: &str, events: &BTreeMap<u64, String>, context: &str) {
     let expected: Vec<u64> = events.keys().copied().collect();
-    assert_eq!(
-        stored_seqs(lake, stream),
-        expected,
-        "{context}: stored seqs"
+    assert_exactly_once(
+        &format!("{context}: {stream}"),
+        &stored_seqs(lake, stream),
+        expected.iter().copied(),
     );
     let checkpoint = Checkpoint::load(lake, &StreamName::parse(stream).unwrap()).unwrap();
     assert_eq!(checkpoint.seq, expected.last().copied(), "{context}");

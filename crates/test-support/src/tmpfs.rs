@@ -1,7 +1,7 @@
 //! A small tmpfs that a test mounts for itself, so that a full disk is a real `ENOSPC` from the
 //! kernel and not a mock. Mounting needs root (CI runs as root); where it is refused the test
 //! prints why and skips, unless `DSS_LAKE_TEST_REQUIRE_MOUNT` is set, which makes it fail.
-//! Shared by the batch and ingest tests (the ingest tests include it by path).
+//! Shared by the lake, import and ingest tests.
 
 use std::fs;
 use std::io::Write;
@@ -10,14 +10,14 @@ use std::process::Command;
 
 /// A mounted tmpfs; unmounted on drop, so a failing test leaves no mount behind.
 #[derive(Debug)]
-pub(crate) struct Tmpfs {
+pub struct Tmpfs {
     dir: tempfile::TempDir,
 }
 
 impl Tmpfs {
     /// Mounts a tmpfs of `size` (like `4m`) on a fresh folder; `None` (said on stderr) when
     /// this machine does not allow it.
-    pub(crate) fn mount(size: &str) -> Option<Tmpfs> {
+    pub fn mount(size: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().unwrap();
         let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -38,12 +38,12 @@ impl Tmpfs {
         None
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes a filler file until the file system is full; returns its path.
-    pub(crate) fn fill(&self) -> PathBuf {
+    pub fn fill(&self) -> PathBuf {
         let path = self.path().join("filler");
         let mut file = fs::File::create(&path).unwrap();
         let chunk = vec![0x5a; 64 << 10];
@@ -59,8 +59,7 @@ impl Tmpfs {
     }
 
     /// Shrinks the filler so that about `bytes` are free again.
-    #[allow(dead_code)] // the ingest tests include this file without using it
-    pub(crate) fn leave_free(&self, filler: &Path, bytes: u64) {
+    pub fn leave_free(&self, filler: &Path, bytes: u64) {
         let file = fs::OpenOptions::new().write(true).open(filler).unwrap();
         let len = file.metadata().unwrap().len();
         file.set_len(len.saturating_sub(bytes)).unwrap();

@@ -1,62 +1,24 @@
 //! A lake whose disk fills up during an import: the import fails fast and says why (the OS error
 //! and the file), and a re-run after freeing space stores every event exactly once.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
 use dss_lake_frame::{Frame, FrameDecoder};
 use dss_lake_import::{ArchiveFormat, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
-use dss_lake_schema::{StreamName, Table, layout};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use dss_lake_schema::StreamName;
 
-#[path = "../../../lake/tests/support/tmpfs.rs"]
-mod tmpfs;
-use tmpfs::Tmpfs;
+use dss_lake_test_support::lake::{assert_exactly_once, seqs_by_stream};
+use dss_lake_test_support::tmpfs::Tmpfs;
 
-/// How often each `seq` is in the lake's event tables; fails on any leftover hidden file.
-fn seq_counts(lake: &Path) -> BTreeMap<i64, usize> {
-    let mut counts = BTreeMap::new();
-    for table in Table::EVENTS {
-        let Ok(partitions) = fs::read_dir(layout::table_dir(lake, table)) else {
-            continue;
-        };
-        for partition in partitions {
-            for file in fs::read_dir(partition.unwrap().path()).unwrap() {
-                let path = file.unwrap().path();
-                let name = path.file_name().unwrap().to_str().unwrap();
-                assert!(!layout::is_hidden(name), "leftover {}", path.display());
-                let reader =
-                    ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap())
-                        .unwrap()
-                        .build()
-                        .unwrap();
-                for batch in reader {
-                    let batch = batch.unwrap();
-                    let seq = batch
-                        .column_by_name("seq")
-                        .unwrap()
-                        .as_primitive::<Int64Type>();
-                    for s in seq.values() {
-                        *counts.entry(*s).or_default() += 1;
-                    }
-                }
-            }
-        }
-    }
-    counts
-}
-
-fn write_archive(dir: &Path, events: usize) -> (PathBuf, Vec<i64>) {
+fn write_archive(dir: &Path, events: usize) -> (PathBuf, Vec<u64>) {
     let frames = dss_lake_fleet::corpus(5, events);
     let mut decoder = FrameDecoder::new();
     let seqs = frames
         .iter()
         .filter_map(|f| match decoder.decode_message(f) {
-            Ok(Frame::Event(e)) => Some(e.seq as i64),
+            Ok(Frame::Event(e)) => Some(e.seq),
             _ => None,
         })
         .collect();
@@ -107,12 +69,7 @@ fn an_import_on_a_full_disk_names_the_cause_and_the_file_and_a_rerun_stores_each
 
     fs::remove_file(&filler).unwrap();
     import().unwrap();
-    let counts = seq_counts(lake.root());
-    let expected: BTreeMap<i64, usize> = sent.iter().map(|&s| (s, 1)).collect();
-    assert!(
-        counts == expected,
-        "not every event exactly once: {} stored for {} sent",
-        counts.len(),
-        expected.len()
-    );
+    let stored = seqs_by_stream(lake.root());
+    assert_eq!(stored.keys().collect::<Vec<_>>(), ["archive"]);
+    assert_exactly_once("archive", &stored["archive"], sent);
 }

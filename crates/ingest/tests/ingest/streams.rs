@@ -10,15 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dss_lake_ingest::{Config, ConnectionSettings, Ingest, StreamConfig, StreamKey};
-use dss_lake_schema::{StreamName, Table, layout};
+use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Faults, Rate, Sim, SimConfig};
+use dss_lake_test_support::{http, lake};
 use tokio::net::{TcpListener, TcpStream};
 
 /// The injected clock stamps rows and ages batches.
-#[path = "streams/clock.rs"]
 mod clock;
 /// A full disk during a live ingest: pause, report, resume.
-#[path = "streams/disk_full.rs"]
 mod disk_full;
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -89,45 +88,11 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 /// The lake's event-table files, visible and hidden (in flight), by name.
 fn event_files(lake: &Path) -> Vec<(String, PathBuf)> {
-    let partitions = Table::EVENTS
+    Table::EVENTS
         .iter()
-        .filter_map(|&t| std::fs::read_dir(layout::table_dir(lake, t)).ok())
-        .flatten();
-    let mut files = Vec::new();
-    for partition in partitions.flatten() {
-        for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
-            files.push((file.file_name().to_string_lossy().into_owned(), file.path()));
-        }
-    }
-    files
-}
-
-/// Every committed `seq` of every stream in the lake, by stream.
-fn seqs_in_lake(lake: &Path) -> BTreeMap<String, Vec<i64>> {
-    let mut seqs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for (name, path) in event_files(lake) {
-        if layout::is_hidden(&name) {
-            continue;
-        }
-        let (stream, _) = layout::parse_file_name(&name).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(path).unwrap(),
-        )
-        .unwrap();
-        let mask = parquet::arrow::ProjectionMask::columns(reader.parquet_schema(), ["seq"]);
-        for batch in reader.with_projection(mask).build().unwrap() {
-            let batch = batch.unwrap();
-            let column = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<arrow_array::Int64Array>()
-                .unwrap();
-            seqs.entry(stream.to_string())
-                .or_default()
-                .extend(column.values().iter().copied());
-        }
-    }
-    seqs
+        .flat_map(|&table| lake::table_files(lake, table))
+        .map(|file| (file.name, file.path))
+        .collect()
 }
 
 /// Asserts that the lake holds, for each stream of `config`, exactly the seqs the emulator sent
@@ -137,9 +102,14 @@ fn seqs_in_lake(lake: &Path) -> BTreeMap<String, Vec<i64>> {
 /// The expected set comes from the emulator, not from the lake: a lake that lost its first
 /// commits still looks contiguous from its own first seq.
 fn assert_exactly_once(sim: &Sim, config: &Config) {
+    let leftovers = lake::leftovers(&config.lake);
+    assert!(
+        leftovers.is_empty(),
+        "a failed attempt's files stayed: {leftovers:?}"
+    );
     let stats = sim.stats();
     let subscriptions = sim.subscriptions();
-    let mut stored = seqs_in_lake(&config.lake);
+    let mut stored = lake::seqs_by_stream(&config.lake);
     for stream in &config.streams {
         let name = stream.name.as_str();
         let last = dss_lake_lake::Checkpoint::load(&config.lake, &stream.name)
@@ -157,44 +127,22 @@ fn assert_exactly_once(sim: &Sim, config: &Config) {
             .find(|s| s.id == id)
             .unwrap()
             .sent;
-        // Seqs sent after the last commit were in flight when the daemon stopped reading.
-        let expected: Vec<i64> = sent
-            .iter()
-            .flat_map(Clone::clone)
-            .take_while(|&seq| seq <= last)
-            .map(|seq| seq as i64)
-            .collect();
-        let mut got = stored.remove(name).unwrap_or_default();
-        got.sort_unstable();
+        let got = stored.remove(name).unwrap_or_default();
         assert!(
             !got.is_empty(),
             "{name}: a checkpoint at {last} but no rows"
         );
-        assert!(
-            got == expected,
-            "{name}: the lake does not hold every seq the emulator sent up to {last} exactly once: \
-             sent {sent:?}, {} expected, stored {} rows from {:?} to {:?}, first difference at \
-             index {:?}",
-            expected.len(),
-            got.len(),
-            got.first(),
-            got.last(),
-            got.iter().zip(&expected).position(|(g, e)| g != e),
-        );
+        // Seqs sent after the last commit were in flight when the daemon stopped reading.
+        let expected = sent
+            .iter()
+            .flat_map(Clone::clone)
+            .take_while(|&seq| seq <= last);
+        lake::assert_exactly_once(name, &got, expected);
     }
     assert!(
         stored.is_empty(),
         "rows of streams never configured: {:?}",
         stored.keys()
-    );
-    let leftovers: Vec<String> = event_files(&config.lake)
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| layout::is_hidden(name))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "a failed attempt's files stayed: {leftovers:?}"
     );
 }
 
@@ -351,17 +299,17 @@ async fn a_restart_resumes_after_the_checkpoint_and_metrics_never_show_the_key()
         let stream = Arc::clone(&running.metrics().streams[0]);
         wait_for("events", || stream.last_seq().unwrap_or(0) > round * 1500).await;
         let addr = running.metrics_addr().unwrap();
-        let (status, body) = http_get(addr, "/metrics").await;
-        assert!(status.contains("200"), "{status}");
+        let http::Response { status, body, .. } = http::get_async(addr, "/metrics").await;
+        assert_eq!(status, 200, "{body}");
         assert!(
             body.contains("dss_lake_ingest_events_total{stream=\"datapoint\",type=\"datapoint\"}"),
             "{body}"
         );
         assert!(!body.contains(&key) && !body.contains(&key[..8]));
-        let (status, health) = http_get(addr, "/health").await;
+        let health = http::get_async(addr, "/health").await;
         assert!(
-            status.contains("200") && health.contains("\"ok\""),
-            "{status} {health}"
+            health.status == 200 && health.body.contains("\"ok\""),
+            "{health:?}"
         );
         // A second daemon on the same stream is refused while the first runs.
         assert!(Ingest::start(config.clone()).await.is_err());
@@ -370,17 +318,6 @@ async fn a_restart_resumes_after_the_checkpoint_and_metrics_never_show_the_key()
     }
     assert_exactly_once(&sim, &config);
     sim.shutdown();
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
 /// Every metric the daemon exposes, by the name its samples carry and their label names, as they
@@ -412,27 +349,6 @@ const METRICS: [(&str, &[&str]); 23] = [
     ("dss_lake_ingest_events_total", &["stream", "type"]),
 ];
 
-/// The samples of a Prometheus text exposition: each metric name with the label names its
-/// samples carry (comment lines, `# HELP`/`# TYPE`/`# EOF`, are not samples).
-fn sample_names(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut names = BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let end = line.find(['{', ' ']).unwrap_or(line.len());
-        let labels: Vec<String> = match line[end..].strip_prefix('{') {
-            Some(rest) => rest[..rest.find('}').unwrap()]
-                .split(',')
-                .map(|pair| pair.split_once('=').unwrap().0.to_owned())
-                .collect(),
-            None => Vec::new(),
-        };
-        names.insert(line[..end].to_owned(), labels);
-    }
-    names
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_scraped_over_http_keep_every_name_and_label() {
     let (sim, addr) = start_sim(sim_config(Faults::default())).await;
@@ -446,8 +362,10 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
             .all(|s| s.writer.commits.load(Ordering::Relaxed) > 0)
     })
     .await;
-    let (status, text) = http_get(running.metrics_addr().unwrap(), "/metrics").await;
-    assert!(status.contains("200"), "{status}");
+    let http::Response {
+        status, body: text, ..
+    } = http::get_async(running.metrics_addr().unwrap(), "/metrics").await;
+    assert_eq!(status, 200, "{text}");
     let expected: BTreeMap<String, Vec<String>> = METRICS
         .iter()
         .map(|(name, labels)| {
@@ -457,7 +375,7 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
             )
         })
         .collect();
-    assert_eq!(sample_names(&text), expected, "{text}");
+    assert_eq!(http::sample_names(&text), expected, "{text}");
     // Format 0.0.4: the family lines name a counter with its `_total`, as before.
     for line in [
         "# HELP dss_lake_ingest_messages_total Text messages read.\n",

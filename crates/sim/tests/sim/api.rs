@@ -1,10 +1,8 @@
 //! The subscriptions REST API through `Sim::router()`, without a socket.
 
-mod common;
-
+use crate::common::{call, rest};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{call, rest};
 use dss_lake_sim::{Preset, Sim, SimConfig};
 use serde_json::{Value, json};
 

@@ -2,8 +2,6 @@
 //! client written only from Ayla's public documentation (open `?stream_key=`, answer `Z` to
 //! heartbeats, parse `LEN|json`).
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,7 +11,6 @@ use dss_lake_schema::Table;
 use dss_lake_sim::{Rate, Sim, SimConfig, SimError};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -21,10 +18,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use tower::ServiceExt;
 
 /// Long enough for anything these tests wait for; short enough that a hang fails fast.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A test configuration: fast heartbeats, a few thousand events per second, no stats lines.
-pub fn config() -> SimConfig {
+pub(crate) fn config() -> SimConfig {
     SimConfig {
         rate: Rate::PerSecond(3000.0),
         heartbeat_interval: Duration::from_millis(100),
@@ -35,14 +32,14 @@ pub fn config() -> SimConfig {
 }
 
 /// The emulator serving on `127.0.0.1:0`.
-pub struct Running {
-    pub sim: Sim,
-    pub addr: SocketAddr,
+pub(crate) struct Running {
+    pub(crate) sim: Sim,
+    pub(crate) addr: SocketAddr,
     task: JoinHandle<Result<(), SimError>>,
 }
 
 impl Running {
-    pub async fn start(config: SimConfig) -> Running {
+    pub(crate) async fn start(config: SimConfig) -> Running {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let sim = Sim::new(config).unwrap();
@@ -51,7 +48,7 @@ impl Running {
     }
 
     /// The stream key of the first subscription of type `table`.
-    pub fn key(&self, table: Table) -> String {
+    pub(crate) fn key(&self, table: Table) -> String {
         let subs = self.sim.subscriptions();
         subs.into_iter()
             .find(|s| s.subscription_type == table)
@@ -59,7 +56,7 @@ impl Running {
             .stream_key
     }
 
-    pub fn id(&self, table: Table) -> u64 {
+    pub(crate) fn id(&self, table: Table) -> u64 {
         let subs = self.sim.subscriptions();
         subs.into_iter()
             .find(|s| s.subscription_type == table)
@@ -67,18 +64,18 @@ impl Running {
             .id
     }
 
-    pub fn url(&self, key: &str, extra: &str) -> String {
+    pub(crate) fn url(&self, key: &str, extra: &str) -> String {
         format!("ws://{}/stream?stream_key={key}{extra}", self.addr)
     }
 
-    pub async fn client(&self, table: Table, extra: &str) -> DssClient {
+    pub(crate) async fn client(&self, table: Table, extra: &str) -> DssClient {
         DssClient::connect(&self.url(&self.key(table), extra))
             .await
             .unwrap()
     }
 
     /// Waits until the subscription's next seq reaches `seq`.
-    pub async fn wait_for_seq(&self, id: u64, seq: u64) {
+    pub(crate) async fn wait_for_seq(&self, id: u64, seq: u64) {
         self.wait_until(|s| {
             s.subscriptions
                 .iter()
@@ -87,7 +84,7 @@ impl Running {
         .await;
     }
 
-    pub async fn wait_until(&self, done: impl Fn(&dss_lake_sim::Stats) -> bool) {
+    pub(crate) async fn wait_until(&self, done: impl Fn(&dss_lake_sim::Stats) -> bool) {
         tokio::time::timeout(PATIENCE, async {
             while !done(&self.sim.stats()) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -98,11 +95,16 @@ impl Running {
     }
 
     /// A REST call through the emulator's own router (same state as the served one).
-    pub async fn rest(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn rest(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         rest(&self.sim, method, path, body).await
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.sim.shutdown();
         tokio::time::timeout(PATIENCE, self.task)
             .await
@@ -113,7 +115,12 @@ impl Running {
 }
 
 /// Calls the REST API through [`Sim::router`], with the right token.
-pub async fn rest(sim: &Sim, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn rest(
+    sim: &Sim,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let auth = format!("auth_token {}", sim.auth_token());
     let request = Request::builder()
         .method(method)
@@ -123,7 +130,7 @@ pub async fn rest(sim: &Sim, method: &str, path: &str, body: Option<Value>) -> (
     call(sim, request.body(body).unwrap()).await
 }
 
-pub async fn call(sim: &Sim, request: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn call(sim: &Sim, request: Request<Body>) -> (StatusCode, Value) {
     let response = sim.router().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -137,47 +144,11 @@ pub async fn call(sim: &Sim, request: Request<Body>) -> (StatusCode, Value) {
     (status, value)
 }
 
-/// A plain HTTP/1.1 GET over a socket, returning the status line and the body.
-pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
-    let (head, body) = http_get_head(addr, path).await;
-    (head.lines().next().unwrap().to_owned(), body)
-}
-
-/// Like [`http_get`], with the whole response head (status line and headers).
-pub async fn http_get_head(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), body.to_owned())
-}
-
-/// The samples of a Prometheus text exposition: each metric name with the label names its
-/// samples carry (comment lines, `# HELP`/`# TYPE`/`# EOF`, are not samples).
-pub fn sample_names(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut names = std::collections::BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let end = line.find(['{', ' ']).unwrap_or(line.len());
-        let labels: Vec<String> = match line[end..].strip_prefix('{') {
-            Some(rest) => rest[..rest.find('}').unwrap()]
-                .split(',')
-                .map(|pair| pair.split_once('=').unwrap().0.to_owned())
-                .collect(),
-            None => Vec::new(),
-        };
-        names.insert(line[..end].to_owned(), labels);
-    }
-    names
-}
-
 /// What a DSS client sees next.
+// The texts are read only through `Debug`, in the messages of failed assertions.
+#[allow(dead_code)]
 #[derive(Debug)]
-pub enum Received {
+pub(crate) enum Received {
     /// An event: its frame's LEN, its payload, and the payload parsed.
     Event {
         len: usize,
@@ -195,15 +166,15 @@ pub enum Received {
 /// A DSS client exactly as Ayla documents one: connect with `?stream_key=`, split each text
 /// message at its first `|` into LEN and payload, answer a payload of `Z` with `Z`, parse the
 /// rest as JSON.
-pub struct DssClient {
+pub(crate) struct DssClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Whether heartbeats are answered (a test sets this to false to play a dead client).
-    pub answer_heartbeats: bool,
-    pub heartbeats: u64,
+    pub(crate) answer_heartbeats: bool,
+    pub(crate) heartbeats: u64,
 }
 
 impl DssClient {
-    pub async fn connect(url: &str) -> Result<DssClient, tungstenite::Error> {
+    pub(crate) async fn connect(url: &str) -> Result<DssClient, tungstenite::Error> {
         let (ws, _) = connect_async(url).await?;
         Ok(DssClient {
             ws,
@@ -213,7 +184,7 @@ impl DssClient {
     }
 
     /// The next message that is not a heartbeat (heartbeats are answered on the way).
-    pub async fn next(&mut self) -> Received {
+    pub(crate) async fn next(&mut self) -> Received {
         loop {
             let message = match self.ws.next().await {
                 None => return Received::Dropped("end of stream".to_owned()),
@@ -256,7 +227,7 @@ impl DssClient {
     }
 
     /// The next event, or a panic naming what came instead.
-    pub async fn event(&mut self) -> Value {
+    pub(crate) async fn event(&mut self) -> Value {
         match tokio::time::timeout(PATIENCE, self.next())
             .await
             .expect("no event in time")
@@ -267,16 +238,16 @@ impl DssClient {
     }
 
     /// Closes politely and waits for the server's answer.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = self.ws.close(None).await;
         while let Some(Ok(_)) = self.ws.next().await {}
     }
 }
 
-pub fn seq(event: &Value) -> u64 {
+pub(crate) fn seq(event: &Value) -> u64 {
     event["seq"].as_str().unwrap().parse().unwrap()
 }
 
-pub fn event_type(event: &Value) -> &str {
+pub(crate) fn event_type(event: &Value) -> &str {
     event["metadata"]["event_type"].as_str().unwrap()
 }

@@ -1,10 +1,8 @@
 //! Fault injection, each fault on its own emulator, over real loopback sockets.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{DssClient, Received, Running, config, seq};
+use crate::common::{DssClient, Received, Running, config, seq};
 use dss_lake_schema::Table;
 use dss_lake_sim::{Faults, SimConfig};
 

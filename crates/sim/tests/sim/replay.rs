@@ -1,10 +1,9 @@
 //! Replay with `seq_start` / `seq_end` over real loopback sockets.
 
-mod common;
-
-use common::{Received, Running, config, http_get, seq};
+use crate::common::{Received, Running, config, seq};
 use dss_lake_schema::Table;
 use dss_lake_sim::SimConfig;
+use dss_lake_test_support::http;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,8 +51,12 @@ async fn metrics_publish_the_first_and_last_seq_sent_and_the_runs_between() {
         while let Received::Event { .. } = client.next().await {}
     }
     running.wait_until(|s| s.clients == 0).await;
-    let (status, metrics) = http_get(running.addr, "/metrics").await;
-    assert!(status.contains("200"), "{status}");
+    let http::Response {
+        status,
+        body: metrics,
+        ..
+    } = http::get_async(running.addr, "/metrics").await;
+    assert_eq!(status, 200, "{metrics}");
     let sample = |name: &str, table: Table| {
         let prefix = format!(
             "{name}{{subscription=\"{}\",type=\"{table}\"}} ",

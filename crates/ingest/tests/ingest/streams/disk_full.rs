@@ -13,23 +13,17 @@ use dss_lake_lake::{Checkpoint, CommitRetry};
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_sim::{Rate, Sim, SimConfig};
 
-use super::{PATIENCE, assert_exactly_once, http_get, ingest_config, start_sim, wait_for};
+use dss_lake_test_support::http;
+use dss_lake_test_support::tmpfs::Tmpfs;
 
-#[path = "../../../lake/tests/support/tmpfs.rs"]
-mod tmpfs;
-use tmpfs::Tmpfs;
+use super::{PATIENCE, assert_exactly_once, ingest_config, start_sim, wait_for};
 
 /// Like [`wait_for`], for a condition that needs an HTTP request.
-async fn wait_for_http(
-    addr: SocketAddr,
-    path: &str,
-    what: &str,
-    done: impl Fn(&str, &str) -> bool,
-) {
+async fn wait_for_http(addr: SocketAddr, path: &str, what: &str, done: impl Fn(u16, &str) -> bool) {
     tokio::time::timeout(PATIENCE, async {
         loop {
-            let (status, body) = http_get(addr, path).await;
-            if done(&status, &body) {
+            let response = http::get_async(addr, path).await;
+            if done(response.status, &response.body) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -95,7 +89,7 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         "/health",
         "/health to report the full disk",
         |status, body| {
-            !status.contains("200")
+            status != 200
                 && body.contains("\"status\":\"degraded\"")
                 && body.contains("\"state\":\"retrying\"")
                 && body.contains("No space left on device")
@@ -103,15 +97,19 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         },
     )
     .await;
-    let (status, health) = http_get(http, "/health").await;
-    assert!(status.contains("503"), "{status}");
+    let http::Response {
+        status,
+        body: health,
+        ..
+    } = http::get_async(http, "/health").await;
+    assert_eq!(status, 503, "{health}");
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();
     let reason = health["streams"][0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("No space left on device") && reason.contains(&path),
         "{reason}"
     );
-    let (_, metrics) = http_get(http, "/metrics").await;
+    let metrics = http::get_async(http, "/metrics").await.body;
     assert!(
         metrics.contains("dss_lake_ingest_streams_retrying 1"),
         "{metrics}"
@@ -135,7 +133,7 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
         .next_seq
         - 1;
     wait_for_http(http, "/health", "/health to recover", |status, body| {
-        status.contains("200") && body.contains("\"status\":\"ok\"")
+        status == 200 && body.contains("\"status\":\"ok\"")
     })
     .await;
     let name = StreamName::parse("datapoint").unwrap();
@@ -148,7 +146,7 @@ async fn a_full_disk_pauses_the_stream_reports_why_and_resumes_without_loss_once
     .await;
     assert!(stream.writer.commits.load(Ordering::Relaxed) > commits_while_full);
     assert!(stream.reconnects.load(Ordering::Relaxed) >= 1);
-    let (_, metrics) = http_get(http, "/metrics").await;
+    let metrics = http::get_async(http, "/metrics").await.body;
     assert!(
         metrics.contains("dss_lake_ingest_streams_retrying 0"),
         "{metrics}"
