@@ -131,16 +131,3 @@ fn read_parquet(path: &Path, columns: &[&str]) -> Vec<RecordBatch> {
         })
         .collect()
 }
-
-/// Every `seq` of the event tables, by stream.
-pub(crate) fn seqs_by_stream(lake: &Path) -> BTreeMap<String, Vec<i64>> {
-    let mut seqs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for table in Table::EVENTS {
-        for (stream, row) in lake_rows(lake, table, &["seq"]) {
-            seqs.entry(stream)
-                .or_default()
-                .push(row[0].parse().unwrap());
-        }
-    }
-    seqs
-}

@@ -194,9 +194,10 @@ fn check_visible_files(lake: &Path) -> usize {
 }
 
 fn seqs_in_lake(lake: &Path) -> Vec<i64> {
-    crate::common::seqs_by_stream(lake)
+    dss_lake_test_support::lake::seqs_by_stream(lake)
         .into_values()
         .flatten()
+        .map(|seq| seq as i64)
         .collect()
 }
 
@@ -274,10 +275,9 @@ fn a_collector_archive_of_several_files_is_imported_in_full_in_any_order() {
             .unwrap();
         let summary = String::from_utf8_lossy(&out.stdout);
         assert_eq!(summary_value(&summary, "duplicates"), 0, "{summary}");
-        let mut es2 = crate::common::seqs_by_stream(lake.path())
+        let es2 = dss_lake_test_support::lake::seqs_by_stream(lake.path())
             .remove("es2")
             .unwrap();
-        es2.sort_unstable();
         assert!(es2.iter().copied().eq(1..=40), "{es2:?}");
     }
 }
