@@ -2,7 +2,6 @@
 //! test, and the lake read back straight from its Parquet files (never through our own query
 //! engine, so a test compares two independent readings).
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command};

@@ -2,8 +2,7 @@
 //! losslessness field by field on both decoding paths (the fast one, which reads the shape DSS
 //! sends, and the general one, which reads any JSON).
 
-mod support;
-
+use crate::support::{Order, Payload, assert_lossless, decode, framed, q};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
@@ -11,7 +10,6 @@ use dss_lake_frame::time::timestamp_string;
 use dss_lake_frame::{Body, DecodeError, Frame, FrameDecoder, is_heartbeat};
 use dss_lake_schema::Table;
 use serde_json::Value;
-use support::{Order, Payload, assert_lossless, decode, framed, q};
 
 const DATAPOINT: &str = r#"{"seq":"42","metadata":{"oem_id":"1a2b3c4d","oem_model":"led","dsn":"AC000W000000001","property_name":"message","display_name":"Message","base_type":"string","resource_tags":["site:berlin"],"event_type":"datapoint"},"datapoint":{"id":"6f1c2d9e-0000-4000-8000-000000000001","created_at_from_device":null,"updated_at":"2026-11-24T10:25:14Z","created_at":"2026-11-24T10:25:14.123Z","user_uuid":"u","echo":false,"closed":false,"value":"VALUE","metadata":{}}}"#;
 

@@ -11,14 +11,12 @@
 //! the number of cases) from the environment, which proptest reads over this config:
 //! `PROPTEST_RNG_SEED=12345 PROPTEST_CASES=20000 cargo test -p dss-lake-frame --test roundtrip`.
 
-mod support;
-
+use crate::support::{Order, Payload, framed, q};
 use dss_lake_frame::{Frame, FrameDecoder, TableBuilder, restore::restore_row};
 use dss_lake_schema::Table;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use serde_json::{Map, Value, json};
-use support::{Order, Payload, framed, q};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -1,12 +1,9 @@
-//! What the decoder's test binaries share (a module, not a test binary of its own): events
+//! What the decoder's test modules share: events
 //! written as text in the key order the test chooses, and the way from a payload to its stored
 //! row and back to JSON.
 //!
 //! The text is written by hand because `serde_json`'s maps sort their keys: `metadata` would
 //! always come before `seq`, and the fast path, which wants `seq` first, would never be reached.
-
-// Each test binary uses its own part of this module.
-#![allow(dead_code)]
 
 use arrow_array::RecordBatch;
 use dss_lake_frame::{DecodeError, Frame, FrameDecoder, TableBuilder, restore::restore_row};
