@@ -2,7 +2,8 @@
 //! seq sequence interleaved across them) imported in every order, older archives after newer
 //! ones, re-imports, two streams, repeated seqs, a checkpoint of the old format and a crash
 //! leftover below the high-water mark. Every check reads the seqs back from the Parquet files
-//! and compares them with the exact set in the archives.
+//! and compares them with the exact set in the archives. `formats` covers one archive at a time:
+//! its format, fingerprint, byte marks and quarantine.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -18,6 +19,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[path = "archives/disk_full.rs"]
 mod disk_full;
+#[path = "archives/formats.rs"]
+mod formats;
 
 /// The corpus's events, minus every 37th seq (the events a Collector mis-parses and drops), so
 /// the archives have real holes that `gaps` must show.

@@ -1,5 +1,5 @@
-//! A plain HTTP GET over a real socket, through `ureq`, and a reader of the Prometheus text the
-//! services expose. Blocking, as `ureq` is; [`get_async`] runs it on tokio's blocking pool so a
+//! A plain HTTP GET or POST over a real socket, through `ureq`, and a reader of the Prometheus
+//! text the services expose. Blocking, as `ureq` is; [`get_async`] runs it on tokio's blocking pool so a
 //! `#[tokio::test]` can await it without stalling the server it talks to on the same runtime.
 
 use std::collections::BTreeMap;
@@ -25,27 +25,48 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
 
 /// GETs `url` (plain `http://` only); see [`get`].
 pub fn get_url(url: &str) -> Response {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let response = agent().get(url).call();
+    read(url, response)
+}
+
+/// POSTs `body` as `text/plain` to `http://{addr}{path}`; any status is an answer, as for [`get`].
+pub fn post(addr: SocketAddr, path: &str, body: &str) -> Response {
+    let url = format!("http://{addr}{path}");
+    let response = agent()
+        .post(&url)
+        .header("content-type", "text/plain")
+        .send(body);
+    read(&url, response)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(TIMEOUT))
         .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        .into()
+}
+
+/// The answer, with the body whole (no size limit: a test may ask for a large result) and
+/// decoded lossily, so a body that is not UTF-8 fails the test's assertion, not the client.
+fn read(url: &str, response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+    // A test may send a URL of megabytes; the message names its start.
+    let url = url.get(..200).unwrap_or(url);
+    let mut response = response.unwrap_or_else(|e| panic!("{url}: {e}"));
     let content_type = response
         .headers()
         .get("content-type")
         .map(|v| v.to_str().expect("a text content type").to_owned());
     let body = response
         .body_mut()
-        .read_to_string()
-        .unwrap_or_else(|e| panic!("GET {url}: reading the body: {e}"));
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .unwrap_or_else(|e| panic!("{url}: reading the body: {e}"));
     Response {
         status: response.status().as_u16(),
         content_type,
-        body,
+        body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
 
@@ -55,6 +76,46 @@ pub async fn get_async(addr: SocketAddr, path: &str) -> Response {
     tokio::task::spawn_blocking(move || get(addr, &path))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// [`post`] from async code: on tokio's blocking pool (needs a tokio runtime).
+pub async fn post_async(addr: SocketAddr, path: &str, body: &str) -> Response {
+    let (path, body) = (path.to_owned(), body.to_owned());
+    tokio::task::spawn_blocking(move || post(addr, &path, &body))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// Sends `method path` with `body` over a plain socket, for requests a client library will not
+/// send or cannot read the answer to: a URL past the `http` crate's 64 KiB, or a body the server
+/// refuses, and hangs up on, before reading it. A failed write is not an error, since the answer
+/// may already be there. HTTP/1.0, so the answer is close-delimited and never chunked.
+pub async fn send_by_hand(addr: SocketAddr, method: &str, path: &str, body: &str) -> Response {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\ncontent-type: text/plain\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(body.as_bytes()).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(TIMEOUT, socket.read_to_end(&mut answer)).await;
+    read.expect("no answer in time").ok();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    let content_type = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-type")
+            .then(|| value.trim().to_owned())
+    });
+    Response {
+        status: status.unwrap_or_else(|| panic!("not an HTTP answer: {answer:.200}")),
+        content_type,
+        body: body.to_owned(),
+    }
 }
 
 /// The samples of a Prometheus text exposition: each metric name with the label names its
@@ -78,6 +139,30 @@ pub fn sample_names(text: &str) -> BTreeMap<String, Vec<String>> {
     names
 }
 
+/// Asserts that the samples of `text` are exactly `expected`: each metric name once, with these
+/// label names in this order. Scrape tests use it to keep metric names stable.
+pub fn assert_samples(text: &str, expected: &[(&str, &[&str])]) {
+    let expected: BTreeMap<String, Vec<String>> = expected
+        .iter()
+        .map(|(name, labels)| {
+            let labels = labels.iter().map(|l| l.to_string()).collect();
+            (name.to_string(), labels)
+        })
+        .collect();
+    assert_eq!(sample_names(text), expected, "{text}");
+}
+
+/// The metric families of a Prometheus text exposition: each `# TYPE` line's name and type.
+pub fn family_types(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE <name> <type>");
+            (name.to_owned(), kind.to_owned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +176,18 @@ mod tests {
             let (mut socket, _) = listener.accept().await.unwrap();
             let mut request = Vec::new();
             let mut buf = [0u8; 1024];
-            while !request.ends_with(b"\r\n\r\n") {
+            let complete = |request: &[u8]| {
+                let text = String::from_utf8_lossy(request).to_ascii_lowercase();
+                let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                    return false;
+                };
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map_or(0, |n| n.trim().parse().unwrap());
+                body.len() >= length
+            };
+            while !complete(&request) {
                 let n = socket.read(&mut buf).await.unwrap();
                 assert!(n > 0, "the client hung up mid-request");
                 request.extend_from_slice(&buf[..n]);
@@ -127,6 +223,49 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_post_sends_its_body_as_text() {
+        let (addr, server) = serve_once(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno",
+        )
+        .await;
+        let response = post_async(addr, "/api/v1/sql", "SELECT 1").await;
+        assert_eq!((response.status, response.body.as_str()), (400, "no"));
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("POST /api/v1/sql HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request.contains("content-type: text/plain\r\n"),
+            "{request}"
+        );
+        assert!(request.ends_with("\r\n\r\nSELECT 1"), "{request}");
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_by_hand_reads_a_close_delimited_answer() {
+        let (addr, server) =
+            serve_once("HTTP/1.0 413 Payload Too Large\r\ncontent-type: text/plain\r\n\r\nbig")
+                .await;
+        let response = send_by_hand(addr, "POST", "/api/v1/sql", "SELECT 2").await;
+        let expected = Response {
+            status: 413,
+            content_type: Some("text/plain".to_owned()),
+            body: "big".to_owned(),
+        };
+        assert_eq!(response, expected);
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("POST /api/v1/sql HTTP/1.0\r\n"),
+            "{request}"
+        );
+        assert!(
+            request.ends_with("content-length: 8\r\n\r\nSELECT 2"),
+            "{request}"
+        );
+    }
+
     #[test]
     fn samples_are_named_with_their_label_names() {
         let text = "# HELP a_total A.\n# TYPE a_total counter\na_total{stream=\"s\",type=\"t\"} 1\n\
@@ -135,5 +274,17 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         assert_eq!(names["a_total"], ["stream", "type"]);
         assert!(names["b"].is_empty());
+        assert_samples(text, &[("a_total", &["stream", "type"]), ("b", &[])]);
+        let types = family_types(text);
+        assert_eq!(
+            types.into_iter().collect::<Vec<_>>(),
+            [("a_total".into(), "counter".into())]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn a_renamed_sample_fails_the_check() {
+        assert_samples("a_total 1\n", &[("a", &[])]);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Int64Array};
+use arrow_array::{Array, Int64Array, RecordBatch};
 use dss_lake_schema::{Table, columns, layout};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -52,6 +52,28 @@ pub fn leftovers(lake: &Path) -> Vec<PathBuf> {
         .filter(|f| layout::is_hidden(&f.name))
         .map(|f| f.path)
         .collect()
+}
+
+/// Every committed file of `table` read whole, as (path, batches in file order), sorted by path.
+/// Panics on a hidden file or one that does not read back.
+pub fn table_batches(lake: &Path, table: Table) -> Vec<(PathBuf, RecordBatch)> {
+    let mut out = Vec::new();
+    for file in table_files(lake, table) {
+        assert!(
+            !layout::is_hidden(&file.name),
+            "a leftover in-flight file: {}",
+            file.path.display()
+        );
+        let open = fs::File::open(&file.path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(open)
+            .and_then(|builder| builder.build())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
+        for batch in reader {
+            let batch = batch.unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
+            out.push((file.path.clone(), batch));
+        }
+    }
+    out
 }
 
 /// Every committed `seq` of `table`, by stream, each list sorted. Panics on a hidden file.
@@ -155,7 +177,6 @@ pub fn assert_exactly_once(stream: &str, stored: &[u64], expected: impl IntoIter
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::RecordBatch;
     use dss_lake_schema::StreamName;
     use parquet::arrow::ArrowWriter;
     use std::sync::Arc;
@@ -196,6 +217,9 @@ mod tests {
         assert_eq!(by_stream["a"], [1, 2, 3, 4, 5]);
         assert_eq!(by_stream["b"], [1]);
         assert_eq!(seq_counts(lake.path())[&1], 2);
+        let datapoint = table_batches(lake.path(), Table::Datapoint);
+        let rows: Vec<usize> = datapoint.iter().map(|(_, b)| b.num_rows()).collect();
+        assert_eq!(rows, [2, 2]);
         assert!(leftovers(lake.path()).is_empty());
         assert_exactly_once("a", &by_stream["a"], 1..=5);
     }

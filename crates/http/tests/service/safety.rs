@@ -6,6 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::client::{encode, request, start};
+use dss_lake_test_support::http;
 use serde_json::Value;
 
 fn kind(body: &str) -> String {
@@ -173,56 +174,35 @@ async fn metrics_scraped_over_http_keep_every_name_type_and_label() {
     let (status, text) = request(server.addr, "GET", "/metrics", "").await;
     assert_eq!(status, 200);
 
-    let mut types = std::collections::BTreeMap::new();
-    let mut labels: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        Default::default();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap();
-            types.insert(name.to_owned(), kind.to_owned());
-        } else if !line.starts_with('#') && !line.is_empty() {
-            let name_end = line.find(['{', ' ']).unwrap();
-            let names = labels.entry(line[..name_end].to_owned()).or_default();
-            if let Some(set) = line[name_end..].strip_prefix('{') {
-                for pair in set[..set.find('}').unwrap()].split(',') {
-                    names.insert(pair.split_once('=').unwrap().0.to_owned());
-                }
-            }
-        }
-    }
+    let types: Vec<(String, String)> = http::family_types(&text).into_iter().collect();
     let expected_types = [
-        ("dss_lake_queries_total", "counter"),
         ("dss_lake_queries_in_flight", "gauge"),
+        ("dss_lake_queries_total", "counter"),
         ("dss_lake_queries_waiting", "gauge"),
-        ("dss_lake_result_rows_total", "counter"),
-        ("dss_lake_result_bytes_total", "counter"),
-        ("dss_lake_unauthorized_total", "counter"),
         ("dss_lake_query_duration_seconds", "histogram"),
+        ("dss_lake_result_bytes_total", "counter"),
+        ("dss_lake_result_rows_total", "counter"),
+        ("dss_lake_unauthorized_total", "counter"),
     ];
-    let expected_types: std::collections::BTreeMap<String, String> = expected_types
+    let expected_types: Vec<(String, String)> = expected_types
         .iter()
         .map(|(n, k)| (n.to_string(), k.to_string()))
         .collect();
     assert_eq!(types, expected_types, "{text}");
-    let label_names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-    let expected_labels: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = [
-        ("dss_lake_queries_total", label_names(&["outcome"])),
-        ("dss_lake_queries_in_flight", label_names(&[])),
-        ("dss_lake_queries_waiting", label_names(&[])),
-        ("dss_lake_result_rows_total", label_names(&[])),
-        ("dss_lake_result_bytes_total", label_names(&[])),
-        ("dss_lake_unauthorized_total", label_names(&[])),
-        (
-            "dss_lake_query_duration_seconds_bucket",
-            label_names(&["le"]),
-        ),
-        ("dss_lake_query_duration_seconds_sum", label_names(&[])),
-        ("dss_lake_query_duration_seconds_count", label_names(&[])),
-    ]
-    .into_iter()
-    .map(|(n, l)| (n.to_owned(), l))
-    .collect();
-    assert_eq!(labels, expected_labels, "{text}");
+    http::assert_samples(
+        &text,
+        &[
+            ("dss_lake_queries_total", &["outcome"]),
+            ("dss_lake_queries_in_flight", &[]),
+            ("dss_lake_queries_waiting", &[]),
+            ("dss_lake_result_rows_total", &[]),
+            ("dss_lake_result_bytes_total", &[]),
+            ("dss_lake_unauthorized_total", &[]),
+            ("dss_lake_query_duration_seconds_bucket", &["le"]),
+            ("dss_lake_query_duration_seconds_sum", &[]),
+            ("dss_lake_query_duration_seconds_count", &[]),
+        ],
+    );
     assert!(
         text.contains("dss_lake_queries_total{outcome=\"ok\"} 1\n"),
         "{text}"

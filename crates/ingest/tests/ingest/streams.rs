@@ -2,7 +2,6 @@
 //! half-open connections, restarts and shutdown, checked by reading `seq` back from the Parquet
 //! files of the lake.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -366,16 +365,7 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
         status, body: text, ..
     } = http::get_async(running.metrics_addr().unwrap(), "/metrics").await;
     assert_eq!(status, 200, "{text}");
-    let expected: BTreeMap<String, Vec<String>> = METRICS
-        .iter()
-        .map(|(name, labels)| {
-            (
-                name.to_string(),
-                labels.iter().map(|l| l.to_string()).collect(),
-            )
-        })
-        .collect();
-    assert_eq!(http::sample_names(&text), expected, "{text}");
+    http::assert_samples(&text, &METRICS);
     // Format 0.0.4: the family lines name a counter with its `_total`, as before.
     for line in [
         "# HELP dss_lake_ingest_messages_total Text messages read.\n",

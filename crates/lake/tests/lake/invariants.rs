@@ -17,8 +17,9 @@ use dss_lake_frame::{Frame, FrameDecoder};
 use dss_lake_lake::{CHUNK_ROWS, Lake, Pushed, SeqRanges};
 use dss_lake_schema::{StreamName, Table, layout};
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::serialized_reader::ReadOptionsBuilder;
 
-use super::{fleet_frames, push_frames, read_table, seq_counts};
+use super::{fleet_frames, push_frames, seq_counts, table_batches};
 
 fn stream() -> StreamName {
     StreamName::parse("plant").unwrap()
@@ -76,7 +77,7 @@ fn a_live_replay_at_or_below_the_last_seq_is_dropped_within_a_chunk_and_across_a
 /// The gaps table's rows as (expected_seq, received_seq).
 fn gap_rows(lake: &Path) -> Vec<(i64, i64)> {
     let mut rows = Vec::new();
-    for (_, batch) in read_table(lake, Table::Gaps) {
+    for (_, batch) in table_batches(lake, Table::Gaps) {
         let column = |name| {
             batch
                 .column_by_name(name)
@@ -100,7 +101,7 @@ fn the_sink_counts_each_tables_events_and_the_lake_holds_that_many() {
     writer.close().unwrap();
     assert_eq!(counts.total_events(), 500);
     for table in Table::EVENTS {
-        let stored: usize = read_table(dir.path(), table)
+        let stored: usize = table_batches(dir.path(), table)
             .iter()
             .map(|(_, b)| b.num_rows())
             .sum();
@@ -157,7 +158,7 @@ fn a_live_jump_in_seq_is_one_gap_row_and_the_checkpoint_accounts_for_it() {
     let checkpoint = writer.close().unwrap();
     assert_eq!(gap_rows(dir.path()), [(6, 9)]);
     // Named for the seqs it reports, which is what recovery reads off the name.
-    let gaps_file = read_table(dir.path(), Table::Gaps).remove(0).0;
+    let gaps_file = table_batches(dir.path(), Table::Gaps).remove(0).0;
     assert_eq!(
         gaps_file.file_name().unwrap(),
         &*layout::data_file_name(&stream(), 6, 9)
@@ -183,7 +184,7 @@ fn plant_file(
     first: u64,
     last: u64,
 ) -> std::path::PathBuf {
-    let (source, _) = read_table(lake, table).remove(0);
+    let (source, _) = table_batches(lake, table).remove(0);
     let target = source.with_file_name(layout::data_file_name(stream, first, last));
     fs::copy(&source, &target).unwrap();
     target
@@ -371,7 +372,7 @@ fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() 
     let mut rows = 0;
     let mut dates = std::collections::BTreeSet::new();
     for table in Table::EVENTS {
-        for (path, batch) in read_table(lake.root(), table) {
+        for (path, batch) in table_batches(lake.root(), table) {
             rows += batch.num_rows();
             let reader = SerializedFileReader::new(fs::File::open(&path).unwrap()).unwrap();
             let metadata = reader.metadata();
@@ -398,6 +399,15 @@ fn every_file_is_sorted_by_the_columns_it_names_and_partitioned_by_event_date() 
                 .map(|name| batch.column_by_name(name).unwrap().clone())
                 .collect();
             assert!(sorted_by(&columns), "{path:?} is not sorted by {named:?}");
+            // Page statistics let a reader skip pages of a sorted file, not only row groups.
+            let options = ReadOptionsBuilder::new().with_page_index().build();
+            let indexed =
+                SerializedFileReader::new_with_options(fs::File::open(&path).unwrap(), options)
+                    .unwrap();
+            assert!(
+                indexed.metadata().column_index().is_some(),
+                "{path:?}: no page index"
+            );
 
             let folder = path
                 .parent()
@@ -464,7 +474,7 @@ fn closing_commits_the_last_partial_chunk_of_events_and_of_quarantine() {
     let checkpoint = writer.close().unwrap();
     assert_eq!(checkpoint.seq, Some(count as u64));
     assert_eq!(seq_counts(dir.path()), once_each(1..=count as u64));
-    let quarantined: usize = read_table(dir.path(), Table::Quarantine)
+    let quarantined: usize = table_batches(dir.path(), Table::Quarantine)
         .iter()
         .map(|(_, b)| b.num_rows())
         .sum();

@@ -64,6 +64,13 @@ impl Running {
             .id
     }
 
+    /// The seq subscription `id` will number its next event with.
+    pub(crate) fn next_seq(&self, id: u64) -> u64 {
+        let stats = self.sim.stats();
+        let subscription = stats.subscriptions.iter().find(|s| s.id == id);
+        subscription.expect("no such subscription").next_seq
+    }
+
     pub(crate) fn url(&self, key: &str, extra: &str) -> String {
         format!("ws://{}/stream?stream_key={key}{extra}", self.addr)
     }

@@ -150,14 +150,7 @@ async fn the_same_seed_replays_the_same_events_and_a_live_client_starts_at_the_h
         while let Received::Event { payload, .. } = client.next().await {
             payloads.push(payload);
         }
-        let head = running
-            .sim
-            .stats()
-            .subscriptions
-            .iter()
-            .find(|s| s.id == id)
-            .unwrap()
-            .next_seq;
+        let head = running.next_seq(id);
         let mut live = running.client(Table::Registration, "").await;
         assert!(
             seq(&live.event().await) >= head,

@@ -185,14 +185,7 @@ async fn a_suspended_subscription_pauses_delivery_and_resumes_without_a_gap() {
     // Drain what was numbered before the suspension (a generator batch may have been under
     // way when it took effect), then expect only heartbeats.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let frozen = running
-        .sim
-        .stats()
-        .subscriptions
-        .iter()
-        .find(|s| s.id == id)
-        .unwrap()
-        .next_seq;
+    let frozen = running.next_seq(id);
     let mut last = before;
     while last + 1 < frozen {
         last = seq(&client.event().await);
@@ -357,16 +350,7 @@ async fn metrics_scraped_over_http_keep_every_name_and_label() {
         content_type.as_deref(),
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
-    let expected: std::collections::BTreeMap<String, Vec<String>> = METRICS
-        .iter()
-        .map(|(name, labels)| {
-            (
-                name.to_string(),
-                labels.iter().map(|l| l.to_string()).collect(),
-            )
-        })
-        .collect();
-    assert_eq!(http::sample_names(&text), expected, "{text}");
+    http::assert_samples(&text, &METRICS);
     // Format 0.0.4: the family lines name a counter with its `_total`, as before.
     for line in [
         "# HELP dss_sim_events_sent_total Event frames sent.\n",

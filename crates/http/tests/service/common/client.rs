@@ -1,13 +1,12 @@
-//! A real server on 127.0.0.1:0 and a minimal HTTP/1.1 client for it (no client library in the
-//! workspace; one request per connection, chunked bodies decoded).
+//! A real server on 127.0.0.1:0, and requests to it through the shared test client (`ureq`).
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use dss_lake_http::{ServerConfig, serve};
 use dss_lake_query::EngineConfig;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use dss_lake_test_support::http;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 /// A running server; dropping it shuts the server down.
@@ -29,67 +28,24 @@ pub async fn start(lake: &Path, config: impl FnOnce(&mut ServerConfig)) -> Serve
         };
         serve(cfg, listener, shutdown).await.unwrap();
     });
-    // Wait until the engine is open and the socket answers.
-    for _ in 0..200 {
-        if let Ok((200, _)) = try_request(addr, "GET", "/health", "").await {
-            return Server { addr, _stop: stop };
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the server did not come up");
+    // The socket is bound, so the request waits until the engine is open and answers.
+    let health = http::get_async(addr, "/health").await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    Server { addr, _stop: stop }
 }
 
-/// `method path` with `body`; returns the status and the (de-chunked) body.
+/// `method path` with `body` (`GET` without one, `POST` with one); returns the status and the
+/// body.
 pub async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    try_request(addr, method, path, body).await.unwrap()
-}
-
-pub async fn try_request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (headers, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = headers
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let chunked = headers
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
+    let response = match method {
+        "GET" if body.is_empty() => http::get_async(addr, path).await,
+        "POST" => http::post_async(addr, path, body).await,
+        _ => panic!(
+            "{method} with a body of {} bytes: not a request the tests send",
+            body.len()
+        ),
     };
-    Ok((status, body))
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
-    }
-    out
+    (response.status, response.body)
 }
 
 /// `s` percent-encoded for a query string.
