@@ -7,8 +7,9 @@ COPY . .
 # The caches keep the registry and the (large, DataFusion) target directory between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin dss-lake \
-    && cp target/release/dss-lake /usr/local/bin/dss-lake
+    scripts/dist.sh /usr/local/bin
+# /usr/local/bin/dss-lake.debug stays in this stage: `docker build --target build` and copy it
+# next to the binary to turn a backtrace's addresses into our functions, files and lines.
 
 FROM debian:bookworm-slim
 # TLS roots are compiled in (webpki-roots), so no ca-certificates package is needed.
