@@ -160,7 +160,13 @@ fn every_compose_service_command_is_accepted_and_the_services_agree() {
 fn the_image_runs_the_binary_and_its_default_command_is_accepted() {
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     assert!(dockerfile.contains(r#"ENTRYPOINT ["dss-lake"]"#));
-    assert!(dockerfile.contains("cargo build --release --locked --bin dss-lake"));
+    // The image ships what scripts/dist.sh makes: the dist profile's build, debug info split off.
+    assert!(dockerfile.contains("scripts/dist.sh /usr/local/bin"));
+    let dist = std::fs::read_to_string(repo().join("scripts/dist.sh")).unwrap();
+    assert!(dist.contains("cargo build --profile dist --locked --bin dss-lake"));
+    assert!(dist.contains("objcopy --add-gnu-debuglink=dss-lake.debug dss-lake"));
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("[profile.dist]"));
     let cmd = dockerfile
         .lines()
         .find_map(|l| l.strip_prefix("CMD "))
