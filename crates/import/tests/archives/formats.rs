@@ -13,6 +13,8 @@ use dss_lake_import::{ArchiveFormat, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table};
 use dss_lake_test_support::lake::table_batches;
+
+use super::import;
 use serde_json::Value;
 
 const BAD_LINES: [&str; 4] = [
@@ -60,17 +62,6 @@ fn restored_events(lake: &Path) -> BTreeMap<u64, Value> {
     events
 }
 
-fn import(lake: &Lake, stream: &StreamName, path: &Path) -> dss_lake_import::ImportSummary {
-    import_files(
-        lake,
-        stream,
-        &[path.to_path_buf()],
-        ArchiveFormat::Auto,
-        &mut |_| {},
-    )
-    .unwrap()
-}
-
 /// (source, raw) of every quarantined row, sorted.
 fn quarantined(lake: &Path) -> Vec<(String, String)> {
     let mut rows = Vec::new();
@@ -111,7 +102,7 @@ fn an_imported_archive_is_in_the_lake_exactly_once_with_exact_values() {
     });
     let stream = StreamName::parse("archive").unwrap();
 
-    let summary = import(&lake, &stream, &archive);
+    let summary = import(&lake, "archive", std::slice::from_ref(&archive));
     assert_eq!(summary.counts.total_events(), 5_000);
     assert_eq!(summary.counts.quarantined, BAD_LINES.len() as u64);
     assert!(summary.files_written >= 5, "{summary:?}");
@@ -151,12 +142,11 @@ fn importing_the_same_archive_twice_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = write_archive(dir.path(), 2_000);
     let lake = Lake::new(dir.path().join("lake"));
-    let stream = StreamName::parse("archive").unwrap();
-    import(&lake, &stream, &archive);
+    import(&lake, "archive", std::slice::from_ref(&archive));
     let files_before =
         table_batches(lake.root(), Table::Quarantine).len() + restored_events(lake.root()).len();
 
-    let again = import(&lake, &stream, &archive);
+    let again = import(&lake, "archive", std::slice::from_ref(&archive));
     assert_eq!(again.counts.total_events(), 0);
     assert_eq!(again.counts.quarantined, 0);
     assert_eq!(again.files_written, 0);
@@ -171,7 +161,12 @@ fn importing_the_same_archive_twice_adds_nothing() {
     // A copy under another name is recognised by content; its events are duplicates anyway.
     let copy = dir.path().join("copy.ndjson");
     fs::copy(&archive, &copy).unwrap();
-    assert_eq!(import(&lake, &stream, &copy).counts.total_events(), 0);
+    assert_eq!(
+        import(&lake, "archive", std::slice::from_ref(&copy))
+            .counts
+            .total_events(),
+        0
+    );
 }
 
 #[test]
@@ -187,7 +182,7 @@ fn an_archive_of_raw_frames_that_starts_with_a_heartbeat_is_read_by_line_and_cou
     let archive = dir.path().join("frames.ndjson");
     fs::write(&archive, lines.join("\n") + "\n").unwrap();
     let lake = Lake::new(dir.path().join("lake"));
-    let summary = import(&lake, &StreamName::parse("frames").unwrap(), &archive);
+    let summary = import(&lake, "frames", std::slice::from_ref(&archive));
     assert_eq!(summary.heartbeats, 4);
     assert_eq!(summary.counts.total_events(), 100);
     assert_eq!(
@@ -247,7 +242,12 @@ fn an_archive_is_known_by_the_fnv1a_hash_and_the_length_of_its_head() {
     fs::write(&archive, "foobar").unwrap();
     let lake = Lake::new(dir.path().join("lake"));
     let stream = StreamName::parse("archive").unwrap();
-    assert_eq!(import(&lake, &stream, &archive).counts.quarantined, 1);
+    assert_eq!(
+        import(&lake, "archive", std::slice::from_ref(&archive))
+            .counts
+            .quarantined,
+        1
+    );
     let checkpoint = Checkpoint::load(lake.root(), &stream).unwrap();
     let expected = BTreeMap::from([("85944171f73967e8-6".to_owned(), 6)]);
     assert_eq!(checkpoint.sources, expected);
@@ -262,7 +262,7 @@ fn a_quarantined_record_names_its_archive_and_line() {
     let archive = dir.path().join("mixed.ndjson");
     fs::write(&archive, bytes).unwrap();
     let lake = Lake::new(dir.path().join("lake"));
-    let summary = import(&lake, &StreamName::parse("mixed").unwrap(), &archive);
+    let summary = import(&lake, "mixed", std::slice::from_ref(&archive));
     assert_eq!(summary.counts.total_events(), 2);
     assert_quarantined(
         lake.root(),
@@ -312,9 +312,8 @@ fn an_archive_that_begins_like_an_imported_one_and_then_differs_is_imported_in_f
     );
 
     let lake = Lake::new(dir.path().join("lake"));
-    let stream = StreamName::parse("archive").unwrap();
-    import(&lake, &stream, &first);
-    let summary = import(&lake, &stream, &second);
+    import(&lake, "archive", std::slice::from_ref(&first));
+    let summary = import(&lake, "archive", std::slice::from_ref(&second));
     assert_eq!(summary.bytes_already_imported, 0);
     assert_eq!(summary.counts.total_events(), 80);
     let stored: Vec<u64> = restored_events(lake.root()).into_keys().collect();
@@ -329,7 +328,7 @@ fn collector_files_of_back_to_back_objects_import_like_ndjson() {
     let archive = dir.path().join("collector.json");
     fs::write(&archive, payloads.concat()).unwrap();
     let lake = Lake::new(dir.path().join("lake"));
-    let summary = import(&lake, &StreamName::parse("collector").unwrap(), &archive);
+    let summary = import(&lake, "collector", std::slice::from_ref(&archive));
     assert_eq!(summary.counts.total_events(), 300);
     assert_eq!(summary.counts.quarantined, 0);
     assert_eq!(restored_events(lake.root()).len(), 300);
@@ -348,7 +347,7 @@ fn junk_in_a_collector_file_is_quarantined_record_by_record_and_named_by_its_num
     let archive = dir.path().join("collector.json");
     fs::write(&archive, text).unwrap();
     let lake = Lake::new(dir.path().join("lake"));
-    let summary = import(&lake, &StreamName::parse("collector").unwrap(), &archive);
+    let summary = import(&lake, "collector", std::slice::from_ref(&archive));
     assert_eq!(summary.counts.total_events(), 5);
     assert_quarantined(
         lake.root(),
