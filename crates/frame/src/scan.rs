@@ -436,14 +436,21 @@ fn block_marks(block: &[u8; 64]) -> (u64, u64) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let mut quotes = 0;
-        let mut unsafe_bytes = 0;
-        for (i, &b) in block.iter().enumerate() {
-            quotes |= u64::from(b == b'"') << i;
-            unsafe_bytes |= u64::from(b == b'\\' || b < 0x20) << i;
-        }
-        (quotes, unsafe_bytes)
+        portable_block_marks(block)
     }
+}
+
+/// [`block_marks`] a byte at a time: the definition, used where there is no SSE2, and on
+/// x86_64 the oracle the SSE2 marks are tested against.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn portable_block_marks(block: &[u8; 64]) -> (u64, u64) {
+    let mut quotes = 0;
+    let mut unsafe_bytes = 0;
+    for (i, &b) in block.iter().enumerate() {
+        quotes |= u64::from(b == b'"') << i;
+        unsafe_bytes |= u64::from(b == b'\\' || b < 0x20) << i;
+    }
+    (quotes, unsafe_bytes)
 }
 
 /// Sixteen bytes at a time with SSE2, which every x86_64 target has.
@@ -595,6 +602,8 @@ mod tests {
             "{\"a\":\n\t\r1}",
             r#"{"a":9007199254740.991,"b":-123.456,"c":0.000001,"d":[21.5,1.000000000000002]}"#,
             r#"{"a":"0123456789abcdef0123456789","b":"1234567"}"#,
+            // At the limits: 17 digits (a sign does not count), a significand of 2^53.
+            r#"{"a":-0.0000000000000001,"b":0.0000000000000001,"c":9007199254740.992}"#,
         ] {
             let expected = simd_tape(json).expect("valid");
             let tape = scanned(json).unwrap_or_else(|| panic!("gave up on {json}"));
@@ -613,6 +622,9 @@ mod tests {
             r#"{"a":9007199254740.993}"#,
             r#"{"a":1.7976931348623157}"#,
             r#"{"a":0.1234567890123456789012}"#,
+            r#"{"a":0.00000000000000001}"#,
+            // 17 digits before the point already: one more after it is one too many.
+            r#"{"a":12345678901234567.1234567890123}"#,
             r#"{"a":01}"#,
             r#"{"a":1.}"#,
             r#"{"a":-}"#,
@@ -729,6 +741,35 @@ mod tests {
                 assert_eq!(any_mark(&unsafe_bytes, from, to), expected, "{from}..{to}");
             }
         }
+    }
+
+    /// Every byte value at every position of a block, alone and among others: the SIMD marks
+    /// are the byte-at-a-time ones.
+    #[test]
+    fn block_marks_match_the_byte_at_a_time_definition() {
+        for byte in 0..=u8::MAX {
+            for at in 0..64 {
+                let mut block = [b'a'; 64];
+                block[at] = byte;
+                assert_eq!(
+                    block_marks(&block),
+                    portable_block_marks(&block),
+                    "{byte} at {at}"
+                );
+                let mut mixed: [u8; 64] = std::array::from_fn(|i| (i * 37 % 256) as u8);
+                mixed[at] = byte;
+                assert_eq!(
+                    block_marks(&mixed),
+                    portable_block_marks(&mixed),
+                    "{byte} at {at}"
+                );
+            }
+        }
+        let (quotes, unsafe_bytes) = portable_block_marks(&[b'"'; 64]);
+        assert_eq!((quotes, unsafe_bytes), (u64::MAX, 0));
+        let mut block = [b' '; 64];
+        (block[0], block[63], block[9]) = (b'\\', 0x1f, b'"');
+        assert_eq!(portable_block_marks(&block), (1 << 9, 1 | 1 << 63));
     }
 
     #[test]
