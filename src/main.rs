@@ -41,6 +41,8 @@ enum Command {
     Query(cmd::query::QueryArgs),
     /// Hold the configured DSS streams and store every event in the lake exactly once.
     Ingest(cmd::ingest::IngestArgs),
+    /// Look at a lake's tables: `dss-lake lake info`.
+    Lake(cmd::lake::LakeArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Lake(args) => cmd::lake::run(args),
     };
     done.map(|()| ExitCode::SUCCESS)
 }

@@ -198,7 +198,7 @@ fn print_banner(b: &Banner<'_>) {
          \n  curl -s '{sql}?format=csv&q={curl_q}'\n\
          \n  python3 -c \"import pandas as pd; print(pd.read_csv('{sql}?format=csv&q={pandas_q}'))\"\n\
          \n  duckdb -c \"SELECT property_name, count(*) AS events, avg(value_num) AS mean \
-         FROM read_parquet('{lake}/datapoint/*/*.parquet', hive_partitioning = true) \
+         FROM read_parquet('{lake}/datapoint/date=*/*.parquet', hive_partitioning = true) \
          GROUP BY ALL ORDER BY events DESC\"\n\
          \nCtrl-C stops it; everything received is committed first.",
         sim = b.sim,

@@ -74,6 +74,9 @@ pub(crate) fn committed_files(lake: &Path, table: Table) -> Vec<(String, PathBuf
         return files;
     };
     for partition in partitions.flatten() {
+        if !layout::is_date_partition(&partition.file_name().to_string_lossy()) {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(partition.path()) else {
             continue;
         };

@@ -40,7 +40,7 @@ con.execute("SET TimeZone = 'UTC'")
 
 
 def rows(table, columns):
-    glob = f"{lake}/{table}/**/*.parquet"
+    glob = f"{lake}/{table}/date=*/*.parquet"
     query = f"SELECT {columns} FROM read_parquet('{glob}', hive_partitioning = true)"
     return con.execute(query).fetchall()
 

@@ -75,8 +75,11 @@ fn column_values(lake: &Path, stream: &str, table: Table, column: &str) -> Vec<i
     let Ok(partitions) = fs::read_dir(layout::table_dir(lake, table)) else {
         return values;
     };
-    for partition in partitions {
-        for file in fs::read_dir(partition.unwrap().path()).unwrap() {
+    for partition in partitions.map(|p| p.unwrap()) {
+        if !layout::is_date_partition(&partition.file_name().to_string_lossy()) {
+            continue;
+        }
+        for file in fs::read_dir(partition.path()).unwrap() {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             assert!(!layout::is_hidden(&name), "leftover {name}");
@@ -376,7 +379,11 @@ fn a_leftover_commit_below_the_high_water_mark_is_rolled_back_not_kept() {
         std::slice::from_ref(&yesterday),
     );
     let table_dir = layout::table_dir(&scratch, Table::Datapoint);
-    let partition = fs::read_dir(&table_dir).unwrap().next().unwrap().unwrap();
+    let partition = fs::read_dir(&table_dir)
+        .unwrap()
+        .map(|p| p.unwrap())
+        .find(|p| layout::is_date_partition(&p.file_name().to_string_lossy()))
+        .unwrap();
     let file = fs::read_dir(partition.path())
         .unwrap()
         .next()

@@ -214,7 +214,7 @@ enum Sample {
     Level(i64),
 }
 
-const PER_STREAM: [(&str, MetricType, &str, PerStream); 21] = {
+const PER_STREAM: [(&str, MetricType, &str, PerStream); 23] = {
     use MetricType::{Counter, Gauge};
     use Sample::{Count, Level, Seconds};
     [
@@ -298,6 +298,18 @@ const PER_STREAM: [(&str, MetricType, &str, PerStream); 21] = {
             Counter,
             "Commit attempts that failed (a full disk, a permission, an I/O error).",
             |s, _| Count(s.writer.commit_failures.load(Relaxed)),
+        ),
+        (
+            "delta_publish_failures",
+            Counter,
+            "Failed attempts to publish committed files to a Delta log (each retried with the next commit).",
+            |s, _| Count(s.writer.publish_failures.load(Relaxed)),
+        ),
+        (
+            "delta_unpublished_files",
+            Gauge,
+            "Committed files that their table's Delta log does not name yet.",
+            |s, _| Level(s.writer.unpublished_files.load(Relaxed) as i64),
         ),
         (
             "flush_seconds",

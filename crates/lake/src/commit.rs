@@ -35,6 +35,8 @@ pub struct CommittedFile {
     pub path: PathBuf,
     pub rows: usize,
     pub bytes: u64,
+    /// The file's Delta statistics (the `stats` of its `add` action), as JSON.
+    pub stats: String,
 }
 
 /// Writes `batch` (rows of `table` from `stream`) as one file per event date.
@@ -242,6 +244,7 @@ fn write_file(
         path: final_path,
         rows: batch.num_rows(),
         bytes,
+        stats: crate::delta::file_stats(batch),
     })
 }
 

@@ -25,6 +25,13 @@ pub enum LakeError {
         #[source]
         source: arrow_schema::ArrowError,
     },
+    /// A table's Delta log could not be read or committed to.
+    #[error("the Delta log of table {table}: {source}")]
+    Delta {
+        table: dss_lake_schema::Table,
+        #[source]
+        source: Box<deltalake_core::DeltaTableError>,
+    },
     #[error("checkpoint {path} is corrupt: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
     #[error("stream {0} is already being written by another process (its lock is held)")]
@@ -57,6 +64,16 @@ impl LakeError {
             } => e.is::<std::io::Error>(),
             LakeError::WriterFailed { cause, .. } => cause.is_transient(),
             _ => false,
+        }
+    }
+
+    /// The `map_err` of a Delta log operation on `table`.
+    pub fn delta(
+        table: dss_lake_schema::Table,
+    ) -> impl Fn(deltalake_core::DeltaTableError) -> LakeError {
+        move |source| LakeError::Delta {
+            table,
+            source: Box::new(source),
         }
     }
 

@@ -3,7 +3,7 @@
 //! `std::fs::rename` alone is atomic but not durable: the data must be synced before the
 //! rename, and the folder after it, or a power cut can leave a zero-length or zero-filled file
 //! under the final name. (`object_store` before 0.14 never fsyncs, hence our own calls.) Every
-//! call that changes the lake (create, write, sync, rename, folder sync, remove) goes through
+//! call that changes the lake (create, write, sync, rename, link, folder sync, remove) goes through
 //! [`LakeFs`], so a test can record their order and fail, or cut the power at, any one of them.
 //! Reads (listing, loading a checkpoint) go straight to `std::fs`: they change nothing.
 //! [`LocalFs`] is the real thing and the only implementation outside tests.
@@ -23,6 +23,9 @@ pub trait LakeFs: Send + Sync + fmt::Debug {
     /// Creates (or truncates) a file for writing.
     fn create_file(&self, path: &Path) -> io::Result<Box<dyn LakeFile>>;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Gives the file at `from` the second name `to`, failing with `AlreadyExists` if `to`
+    /// exists: how a Delta log entry is created without ever overwriting one.
+    fn link_new(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes the creations, renames and removals inside `dir` survive a crash.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
@@ -48,6 +51,10 @@ impl LakeFs for LocalFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         std::fs::rename(from, to)
+    }
+
+    fn link_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::hard_link(from, to)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {

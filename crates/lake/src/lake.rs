@@ -89,7 +89,7 @@ impl Lake {
     pub fn open_stream(&self, stream: &StreamName) -> Result<StreamWriter> {
         let lock = StreamLock::acquire(&*self.fs, &self.root, stream)?;
         let (mut checkpoint, legacy) = Checkpoint::load_stored(&self.root, stream)?;
-        let recovery = recover_stream(&*self.fs, &self.root, stream, &checkpoint)?;
+        let (recovery, kept) = recover_stream(&*self.fs, &self.root, stream, &checkpoint)?;
         if legacy {
             checkpoint = crate::legacy::upgrade(&*self.fs, &self.root, stream, checkpoint)?;
         }
@@ -113,6 +113,8 @@ impl Lake {
             clock: Arc::clone(&self.clock),
             checkpoint: checkpoint.clone(),
             stats: Arc::clone(&stats),
+            kept,
+            unpublished: Default::default(),
             _lock: lock,
         };
         let writer = std::thread::Builder::new()

@@ -20,7 +20,7 @@ use parquet::errors::ParquetError;
 use crate::checkpoint::Checkpoint;
 use crate::error::{LakeError, Result};
 use crate::fs::LakeFs;
-use crate::recover::list;
+use crate::recover::{list, partitions};
 use crate::seq_ranges::SeqRanges;
 
 /// Narrows an old-format checkpoint's `committed` to the seqs in the lake and stores it.
@@ -60,7 +60,7 @@ fn seqs_in_files(lake: &Path, stream: &StreamName) -> Result<SeqRanges> {
     let mut seqs = SeqRanges::new();
     for table in Table::EVENTS {
         let table_dir = layout::table_dir(lake, table);
-        for partition in list(&table_dir)? {
+        for partition in partitions(&table_dir)? {
             for path in list(&partition)? {
                 let ours = path
                     .file_name()

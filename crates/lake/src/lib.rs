@@ -8,12 +8,15 @@
 //! stream's [`Checkpoint`], which names every committed seq as [`SeqRanges`]. Opening a stream
 //! removes whatever an interrupted commit left, so the checkpoint is the truth: live ingest
 //! resumes from its highest `seq + 1`, an import skips exactly the seqs in it, and nothing is
-//! lost or doubled.
+//! lost or doubled. After the checkpoint, the writer publishes the commit's files to each
+//! table's Delta log (`<lake>/<table>/_delta_log/`), which is what Spark, Trino, DuckDB, polars
+//! and `deltalake` read (see `delta`).
 //!
 //! It does not read sockets or archives (`dss-lake-ingest` and `dss-lake-import` are its
-//! producers), parse flags or serve queries; it never links DataFusion or tokio.
+//! producers), parse flags or serve queries; it never links DataFusion. Its one use of tokio is
+//! the small runtime each writer thread drives delta-rs with.
 //! Data flow: `Event` -> [`StreamSink::push_event`] -> queue -> writer -> `commit` -> files ->
-//! checkpoint.
+//! checkpoint -> Delta log.
 //!
 //! ```
 //! use dss_lake_lake::Lake;
@@ -39,8 +42,10 @@ mod checkpoint;
 mod clock;
 mod commit;
 mod dedupe;
+mod delta;
 mod error;
 pub mod fs;
+mod inspect;
 mod lake;
 mod legacy;
 mod policy;
@@ -55,6 +60,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommittedFile, sort_columns, writer_properties};
 pub use dedupe::DedupeReport;
 pub use error::{LakeError, Result};
+pub use inspect::{StreamCommit, TableInfo, describe};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
 pub use recover::Recovery;

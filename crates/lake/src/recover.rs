@@ -28,20 +28,22 @@ pub struct Recovery {
     pub rolled_back: Vec<PathBuf>,
 }
 
+/// The stream's committed files that recovery found and kept, by table: what its tables' Delta
+/// logs must name.
+pub(crate) type KeptFiles = Vec<(Table, PathBuf)>;
+
 /// Removes `stream`'s leftovers under `lake`. The caller holds the stream's lock.
 pub(crate) fn recover_stream(
     fs: &dyn LakeFs,
     lake: &Path,
     stream: &StreamName,
     checkpoint: &Checkpoint,
-) -> Result<Recovery> {
+) -> Result<(Recovery, KeptFiles)> {
     let mut recovery = Recovery::default();
+    let mut kept = KeptFiles::new();
     for table in Table::ALL {
         let table_dir = layout::table_dir(lake, table);
-        for partition in list(&table_dir)? {
-            if !partition.is_dir() {
-                continue;
-            }
+        for partition in partitions(&table_dir)? {
             let mut removed_any = false;
             for file in list(&partition)? {
                 let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
@@ -51,10 +53,13 @@ pub(crate) fn recover_stream(
                     belongs_to(final_name, stream).then_some(&mut recovery.removed_in_flight)
                 } else {
                     match layout::parse_file_name(name) {
-                        Some((s, range))
-                            if &s == stream && uncommitted(table, range, checkpoint) =>
-                        {
-                            Some(&mut recovery.rolled_back)
+                        Some((s, range)) if &s == stream => {
+                            if uncommitted(table, range, checkpoint) {
+                                Some(&mut recovery.rolled_back)
+                            } else {
+                                kept.push((table, file.clone()));
+                                None
+                            }
                         }
                         _ => None,
                     }
@@ -71,7 +76,7 @@ pub(crate) fn recover_stream(
             }
         }
     }
-    Ok(recovery)
+    Ok((recovery, kept))
 }
 
 fn belongs_to(final_name: &str, stream: &StreamName) -> bool {
@@ -84,6 +89,19 @@ fn uncommitted(table: Table, range: FileRange, checkpoint: &Checkpoint) -> bool 
         FileRange::Seq(first, _) => !checkpoint.committed.contains(first),
         FileRange::Commit(n) => n > checkpoint.commits,
     }
+}
+
+/// The date partition folders of a table folder (not its `_delta_log/`).
+pub(crate) fn partitions(table_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut folders = list(table_dir)?;
+    folders.retain(|path| {
+        path.is_dir()
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(layout::is_date_partition)
+    });
+    Ok(folders)
 }
 
 pub(crate) fn list(dir: &Path) -> Result<Vec<PathBuf>> {

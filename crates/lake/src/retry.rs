@@ -97,7 +97,8 @@ impl Writer {
             if on_disk != self.checkpoint {
                 return Ok(None);
             }
-            recover_stream(&*self.fs, &self.lake, &self.stream, &self.checkpoint).map(Some)
+            recover_stream(&*self.fs, &self.lake, &self.stream, &self.checkpoint)
+                .map(|(removed, _kept)| Some(removed))
         });
         match discarded {
             Ok(Some(r)) if !r.removed_in_flight.is_empty() || !r.rolled_back.is_empty() => {

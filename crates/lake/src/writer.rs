@@ -21,9 +21,11 @@ use dss_lake_schema::{StreamName, Table};
 use crate::checkpoint::{Checkpoint, StreamLock};
 use crate::clock::Clock;
 use crate::commit::{CommittedFile, write_table};
+use crate::delta::{DeltaLog, PublishedFile};
 use crate::error::{LakeError, Result};
 use crate::fs::{DurableDirs, LakeFs};
 use crate::policy::FlushPolicy;
+use crate::recover::KeptFiles;
 use crate::retry::CommitRetry;
 use crate::seq_ranges::SeqRanges;
 
@@ -63,6 +65,11 @@ pub struct WriterStats {
     pub last_commit_micros: AtomicU64,
     /// Commit attempts that failed, retried or not.
     pub commit_failures: AtomicU64,
+    /// Attempts to publish committed files to a table's Delta log that failed; each is tried
+    /// again with the next commit.
+    pub publish_failures: AtomicU64,
+    /// Committed files not yet in their table's Delta log.
+    pub unpublished_files: AtomicU64,
     /// Set while a failed commit waits for its retry. A mutex, not an atomic: written once per
     /// failed attempt, read once per health check.
     pub(crate) retry_reason: Mutex<Option<String>>,
@@ -140,6 +147,11 @@ pub(crate) struct Writer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) stats: Arc<WriterStats>,
+    /// The stream's committed files that recovery found at open; those missing from their
+    /// table's Delta log are published before the first commit.
+    pub(crate) kept: KeptFiles,
+    /// Committed files waiting for their table's Delta log, by table.
+    pub(crate) unpublished: BTreeMap<Table, Vec<PublishedFile>>,
     pub(crate) _lock: StreamLock,
 }
 
@@ -155,6 +167,11 @@ impl Writer {
     }
 
     fn serve(mut self, queue: &Receiver<ToWriter>) -> Result<Checkpoint> {
+        // Made here, in the writer's own thread: a tokio runtime must not be dropped inside
+        // another one, and producers may run in one.
+        let mut delta = DeltaLog::new(&self.lake, Arc::clone(&self.fs))?;
+        self.find_unpublished(&mut delta);
+        self.publish(&mut delta);
         let tick =
             (self.policy.max_age / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
         let mut pending = Pending::default();
@@ -175,6 +192,7 @@ impl Writer {
                 }
                 Ok(ToWriter::Flush(reply)) => {
                     let result = self.commit(std::mem::take(&mut pending));
+                    self.publish(&mut delta);
                     let report = result.as_ref().map(Clone::clone).map_err(|e| e.to_string());
                     let _ = reply.send(report);
                     result?;
@@ -182,14 +200,77 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     self.commit(pending)?;
+                    self.publish(&mut delta);
                     return Ok(self.checkpoint);
                 }
             }
             if let Some(reason) = pending.due(&self.policy, self.clock.now()) {
                 tracing::debug!(stream = %self.stream, ?reason, rows = pending.rows, "flushing");
                 self.commit(std::mem::take(&mut pending))?;
+                self.publish(&mut delta);
             }
         }
+    }
+
+    /// Queues for publishing every file recovery kept that its table's log does not name: a
+    /// commit whose publishing a crash or a failing store cut short.
+    fn find_unpublished(&mut self, delta: &mut DeltaLog) {
+        let mut by_table: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+        for (table, path) in std::mem::take(&mut self.kept) {
+            by_table.entry(table).or_default().push(path);
+        }
+        for (table, paths) in by_table {
+            let missing = delta.file_paths(table).and_then(|logged| {
+                paths
+                    .iter()
+                    .filter(|path| {
+                        PublishedFile::relative_path(&self.lake, table, path)
+                            .is_some_and(|(relative, _)| !logged.contains(&relative))
+                    })
+                    .map(|path| PublishedFile::read(&self.lake, table, path))
+                    .collect::<Result<Vec<_>>>()
+            });
+            match missing {
+                Ok(files) if files.is_empty() => {}
+                Ok(files) => {
+                    tracing::info!(stream = %self.stream, %table, files = files.len(), "publishing committed files the Delta log does not name yet");
+                    self.unpublished.entry(table).or_default().extend(files);
+                }
+                Err(error) => {
+                    self.stats.publish_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(stream = %self.stream, %table, %error, "could not compare the stream's files with the Delta log; trying again when the stream next opens");
+                }
+            }
+        }
+        self.count_unpublished();
+    }
+
+    /// Commits every unpublished file to its table's Delta log, with the stream's latest
+    /// commit number as its `txn`. A table whose commit fails keeps its files for the next try.
+    fn publish(&mut self, delta: &mut DeltaLog) {
+        let now_millis = self.clock.now().div_euclid(1_000);
+        let position = (self.checkpoint.commits, self.checkpoint.seq);
+        self.unpublished.retain(|&table, files| {
+            match delta.append(table, files, &self.stream, position, now_millis) {
+                Ok(version) => {
+                    tracing::debug!(stream = %self.stream, %table, version, files = files.len(), "published to the Delta log");
+                    false
+                }
+                Err(error) => {
+                    self.stats.publish_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(stream = %self.stream, %table, %error, "the Delta log missed a commit; it is published with the next one, or when the stream next opens");
+                    true
+                }
+            }
+        });
+        self.count_unpublished();
+    }
+
+    fn count_unpublished(&self) {
+        let files = self.unpublished.values().map(Vec::len).sum::<usize>();
+        self.stats
+            .unpublished_files
+            .store(files as u64, Ordering::Relaxed);
     }
 
     /// Writes every pending table, then (and only then) advances the checkpoint. Takes
@@ -235,6 +316,18 @@ impl Writer {
             .extend(pending.sources.iter().map(|(s, &o)| (s.clone(), o)));
         next.store(&*self.fs, &self.lake, &self.stream)?;
         self.checkpoint = next;
+        for file in &files {
+            match PublishedFile::of(&self.lake, file) {
+                Some(published) => self
+                    .unpublished
+                    .entry(file.table)
+                    .or_default()
+                    .push(published),
+                None => {
+                    tracing::error!(path = %file.path.display(), "a committed file outside its table's date partitions cannot be published")
+                }
+            }
+        }
 
         let s = &self.stats;
         s.commits.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,6 @@
 //! The lake through real files: what a crash leaves and recovery removes, and the invariants
-//! every change to the commit path must keep (`durability`, `invariants`, `commit_retry`). Every
+//! every change to the commit path must keep (`durability`, `invariants`, `commit_retry`), and
+//! the tables' Delta logs as delta-rs reads them (`delta`). Every
 //! check reads the committed Parquet files back with the `parquet` crate. How archives get in is
 //! the importer's to test (`crates/import/tests`).
 
@@ -11,6 +12,8 @@ use dss_lake_test_support::lake::{seq_counts, table_batches};
 
 #[path = "lake/commit_retry.rs"]
 mod commit_retry;
+#[path = "lake/delta.rs"]
+mod delta;
 #[path = "lake/durability.rs"]
 mod durability;
 #[path = "lake/invariants.rs"]

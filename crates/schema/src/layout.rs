@@ -30,6 +30,12 @@ pub fn date_partition(days_since_epoch: i32) -> String {
     format!("date={y:04}-{m:02}-{d:02}")
 }
 
+/// Whether a folder under a table is one of its date partitions, and not, say, its
+/// `_delta_log/`.
+pub fn is_date_partition(folder_name: &str) -> bool {
+    folder_name.starts_with("date=")
+}
+
 /// The committed file name of a batch from `stream` holding `first_seq..=last_seq`.
 ///
 /// Sequence numbers are zero-padded so that names sort in `seq` order. Quarantine and gaps files
@@ -99,6 +105,8 @@ mod tests {
         assert_eq!(date_partition(0), "date=1970-01-01");
         assert_eq!(date_partition(20_416), "date=2025-11-24");
         assert_eq!(date_partition(-1), "date=1969-12-31");
+        assert!(is_date_partition(&date_partition(20_416)));
+        assert!(!is_date_partition("_delta_log") && !is_date_partition("_inflight.date=x"));
     }
 
     #[test]

@@ -123,6 +123,22 @@ impl Table {
         SCHEMAS[self as usize].clone()
     }
 
+    /// The schema of the table as every reader sees it: the columns of its files, then the
+    /// [`DATE`] partition column (the UTC day of the row's event time), which the files do not
+    /// hold because their folder names it. This is the Delta table's schema; every type in it
+    /// is one Delta Lake has (no unsigned integers, timestamps in UTC), so Spark, Trino, DuckDB
+    /// and polars read the files as written.
+    pub fn table_schema(self) -> SchemaRef {
+        static SCHEMAS: LazyLock<[SchemaRef; 7]> = LazyLock::new(|| {
+            Table::ALL.map(|t| {
+                let mut fields = t.fields();
+                fields.push(Field::new(DATE, DataType::Date32, false));
+                Arc::new(Schema::new(fields))
+            })
+        });
+        SCHEMAS[self as usize].clone()
+    }
+
     fn fields(self) -> Vec<Field> {
         let ts = |name: &str, nullable: bool| Field::new(name, timestamp_type(), nullable);
         let text = |name: &str| Field::new(name, DataType::Utf8, true);
@@ -246,6 +262,21 @@ mod tests {
             for column in table.event_time_columns().iter().chain(table.sort_prefix()) {
                 assert!(schema.field_with_name(column).is_ok(), "{table}.{column}");
             }
+        }
+    }
+
+    #[test]
+    fn the_table_schema_is_the_file_schema_then_the_date_partition() {
+        for table in Table::ALL {
+            let files = table.schema();
+            let whole = table.table_schema();
+            assert_eq!(&whole.fields()[..files.fields().len()], &files.fields()[..]);
+            let date = whole.fields().last().unwrap();
+            assert_eq!(
+                (date.name().as_str(), date.data_type()),
+                (DATE, &DataType::Date32)
+            );
+            assert_eq!(whole.fields().len(), files.fields().len() + 1, "{table}");
         }
     }
 

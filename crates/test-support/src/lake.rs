@@ -22,7 +22,7 @@ pub struct LakeFile {
     pub stream: Option<String>,
 }
 
-/// Every file under `table`'s date partitions, committed or hidden.
+/// Every file under `table`'s date partitions, committed or hidden (not its `_delta_log/`).
 pub fn table_files(lake: &Path, table: Table) -> Vec<LakeFile> {
     let mut files = Vec::new();
     let Ok(partitions) = fs::read_dir(layout::table_dir(lake, table)) else {
@@ -30,6 +30,10 @@ pub fn table_files(lake: &Path, table: Table) -> Vec<LakeFile> {
     };
     for partition in partitions {
         let partition = partition.unwrap().path();
+        let folder = partition.file_name().unwrap().to_string_lossy();
+        if !layout::is_date_partition(&folder) {
+            continue;
+        }
         for file in fs::read_dir(&partition).unwrap() {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();

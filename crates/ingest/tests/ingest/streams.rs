@@ -320,9 +320,9 @@ async fn a_restart_resumes_after_the_checkpoint_and_metrics_never_show_the_key()
 }
 
 /// Every metric the daemon exposes, by the name its samples carry and their label names, as they
-/// were before `/metrics` moved to prometheus-client; dashboards and alerts read these names, so
-/// none may change.
-const METRICS: [(&str, &[&str]); 23] = [
+/// were before `/metrics` moved to prometheus-client (the two Delta ones are new); dashboards and
+/// alerts read these names, so none may change.
+const METRICS: [(&str, &[&str]); 25] = [
     ("dss_lake_ingest_messages_total", &["stream"]),
     ("dss_lake_ingest_bytes_total", &["stream"]),
     ("dss_lake_ingest_heartbeats_total", &["stream"]),
@@ -338,6 +338,8 @@ const METRICS: [(&str, &[&str]); 23] = [
     ("dss_lake_ingest_bytes_committed_total", &["stream"]),
     ("dss_lake_ingest_rows_committed_total", &["stream"]),
     ("dss_lake_ingest_commit_failures_total", &["stream"]),
+    ("dss_lake_ingest_delta_publish_failures_total", &["stream"]),
+    ("dss_lake_ingest_delta_unpublished_files", &["stream"]),
     ("dss_lake_ingest_flush_seconds_total", &["stream"]),
     ("dss_lake_ingest_last_flush_seconds", &["stream"]),
     ("dss_lake_ingest_socket_queue", &["stream"]),

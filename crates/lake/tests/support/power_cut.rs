@@ -27,6 +27,7 @@ pub(crate) enum Call {
     Write,
     SyncFile,
     Rename,
+    Link,
     SyncDir,
     Remove,
 }
@@ -35,7 +36,7 @@ pub(crate) enum Call {
 pub(crate) struct Step {
     pub(crate) call: Call,
     pub(crate) path: PathBuf,
-    /// A rename's target.
+    /// A rename's or a link's target.
     pub(crate) to: Option<PathBuf>,
 }
 
@@ -229,6 +230,19 @@ impl LakeFs for PowerCutFs {
             replaced,
         };
         state.changed(vec![parent(from), parent(to)], undo);
+        Ok(())
+    }
+
+    fn link_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.step(Call::Link, from, Some(to))?;
+        LocalFs.link_new(from, to)?;
+        // The new name shares the bytes: unsynced under one name, unsynced under both.
+        if state.unsynced_files.values().any(|p| p == from) {
+            let id = state.next_file;
+            state.next_file += 1;
+            state.unsynced_files.insert(id, to.to_path_buf());
+        }
+        state.changed(vec![parent(to)], Undo::RemoveFile(to.to_path_buf()));
         Ok(())
     }
 

@@ -1,0 +1,406 @@
+//! The lake's tables as Delta Lake tables: each `<lake>/<table>/` has a `_delta_log/` that names
+//! its committed files, so Spark, Trino, DuckDB (`delta_scan`), polars (`read_delta`) and
+//! `deltalake` read exactly what was committed and never a file in flight.
+//!
+//! A stream's writer publishes each commit's files to the log of every table they belong to,
+//! one Delta commit per table: `add` actions carrying the files' statistics (so every reader
+//! skips files from the log alone) and a `txn` action whose app id is the stream and whose
+//! version is the stream's commit number; the commit's metadata names the stream, that number
+//! and the stream's highest committed seq (`dssLakeStream`, `dssLakeCommit`, `dssLakeSeq`).
+//! Blind appends from different streams to one table never conflict, and delta-rs retries them
+//! through its optimistic concurrency; log entries are created if absent, never overwritten,
+//! and written durably through the lake's fault seam (`store`).
+//!
+//! The stream's checkpoint stays the commit point for now, and publishing follows it: a commit
+//! the log missed (a crash in between, a failing store) is published with the stream's next
+//! commit, or when the stream is next opened, which compares the stream's files on disk with
+//! the log. Files that never reached the checkpoint are removed by recovery before that, so
+//! no Delta reader ever sees them.
+//!
+//! Not yet done here: the log as the commit point, with the checkpoint gone.
+
+mod stats;
+mod store;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake_core::kernel::{Action, Add, StructType, Transaction};
+use deltalake_core::operations::create::CreateBuilder;
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, ObjectStore};
+use dss_lake_schema::text::format_timestamp_millis;
+use dss_lake_schema::{StreamName, Table, columns, layout};
+use futures_util::TryStreamExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::json;
+use url::Url;
+
+use crate::commit::CommittedFile;
+use crate::error::{LakeError, Result};
+use crate::fs::LakeFs;
+use crate::inspect::{StreamCommit, TableInfo};
+use store::DurableLocalStore;
+
+pub(crate) use stats::file_stats;
+
+/// Commit attempts before a publish gives up until the next commit: each retry reads the
+/// commits that won and re-checks for conflicts, so a busy table needs a few.
+const MAX_COMMIT_RETRIES: usize = 50;
+
+/// The Delta logs of the lake's tables, as one stream's writer sees them. Not shared between
+/// streams: each writer thread owns one, with its own small runtime for delta-rs's async calls.
+pub(crate) struct DeltaLog {
+    lake: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    store: Arc<DurableLocalStore>,
+    tables: BTreeMap<Table, DeltaTable>,
+}
+
+impl std::fmt::Debug for DeltaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaLog")
+            .field("lake", &self.lake)
+            .field("open_tables", &self.tables.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl DeltaLog {
+    /// The logs of the tables under `lake`, written through `fs`.
+    pub(crate) fn new(lake: &Path, fs: Arc<dyn LakeFs>) -> Result<DeltaLog> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(LakeError::io("starting the Delta log runtime of", lake))?;
+        let lake = std::path::absolute(lake).map_err(LakeError::io("resolving", lake))?;
+        Ok(DeltaLog {
+            lake,
+            runtime,
+            store: Arc::new(DurableLocalStore::new(fs)),
+            tables: BTreeMap::new(),
+        })
+    }
+
+    /// Commits `files` (all of `table`, from `stream`'s commit number `commit`, after which
+    /// its highest committed seq is `seq`) to the table's log with the stream's `txn`; returns
+    /// the table version that holds them.
+    pub(crate) fn append(
+        &mut self,
+        table: Table,
+        files: &[PublishedFile],
+        stream: &StreamName,
+        (commit, seq): (u64, Option<u64>),
+        now_millis: i64,
+    ) -> Result<u64> {
+        let published = self.try_append(table, files, stream, (commit, seq), now_millis);
+        if published.is_err() {
+            // Start the next attempt from the log as it is then, not from this snapshot.
+            self.tables.remove(&table);
+        }
+        published
+    }
+
+    fn try_append(
+        &mut self,
+        table: Table,
+        files: &[PublishedFile],
+        stream: &StreamName,
+        (commit, seq): (u64, Option<u64>),
+        now_millis: i64,
+    ) -> Result<u64> {
+        let delta = LakeError::delta(table);
+        let handle = open(self, table)?;
+        let mut actions: Vec<Action> = files
+            .iter()
+            .map(|file| Action::Add(file.add(now_millis)))
+            .collect();
+        actions.push(Action::Txn(Transaction::new_with_last_update(
+            stream.as_str(),
+            commit as i64,
+            Some(now_millis),
+        )));
+        let properties = CommitProperties::default()
+            .with_max_retries(MAX_COMMIT_RETRIES)
+            // Log clean-up lists `_delta_log/` after every commit; the lake does its own.
+            .with_cleanup_expired_logs(Some(false))
+            .with_metadata([
+                ("isBlindAppend".to_owned(), json!(true)),
+                ("dssLakeStream".to_owned(), json!(stream.as_str())),
+                ("dssLakeCommit".to_owned(), json!(commit)),
+                ("dssLakeSeq".to_owned(), json!(seq)),
+            ]);
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: Some(vec![columns::DATE.to_owned()]),
+            predicate: None,
+        };
+        handle.runtime.block_on(async {
+            let snapshot = handle.table.snapshot().map_err(&delta)?.clone();
+            let committed = CommitBuilder::from(properties)
+                .with_actions(actions)
+                .build(
+                    Some(&snapshot as &dyn TableReference),
+                    handle.table.log_store(),
+                    operation,
+                )
+                .into_prepared_commit_future()
+                .await
+                .map_err(&delta)?
+                .await
+                .map_err(&delta)?;
+            let version = committed.version;
+            // The commit has landed; what follows (a log checkpoint every 100 versions) may
+            // fail without undoing it, and the next commit tries again.
+            match committed.await {
+                Ok(finalized) => handle.table.state = Some(finalized.snapshot()),
+                Err(error) => {
+                    tracing::warn!(%table, version, %error, "a Delta log checkpoint failed");
+                    handle
+                        .table
+                        .update_incremental(None)
+                        .await
+                        .map_err(&delta)?;
+                }
+            }
+            Ok(version)
+        })
+    }
+
+    /// The paths (relative to the table folder) of every file in the table's log; empty when
+    /// the table has no log yet.
+    pub(crate) fn file_paths(&mut self, table: Table) -> Result<HashSet<String>> {
+        if !has_log(&self.lake, table) {
+            return Ok(HashSet::new());
+        }
+        let handle = open(self, table)?;
+        let state = handle.table.snapshot().map_err(LakeError::delta(table))?;
+        Ok(state
+            .log_data()
+            .iter()
+            .map(|file| file.path().into_owned())
+            .collect())
+    }
+}
+
+impl DeltaLog {
+    /// What `table`'s log holds, and the newest commit of each stream in its history (the
+    /// scan stops once every stream of `known` has been seen).
+    pub(crate) fn describe(&mut self, table: Table, known: &[StreamName]) -> Result<TableInfo> {
+        let mut info = TableInfo {
+            table: table.dir_name().to_owned(),
+            version: None,
+            files: 0,
+            rows: 0,
+            bytes: 0,
+            partitions: 0,
+            first_date: None,
+            last_date: None,
+            streams: Vec::new(),
+        };
+        if !has_log(&self.lake, table) {
+            return Ok(info);
+        }
+        let delta = LakeError::delta(table);
+        let handle = open(self, table)?;
+        let state = handle.table.snapshot().map_err(&delta)?;
+        info.version = Some(state.version());
+        let mut dates = std::collections::BTreeSet::new();
+        for file in state.log_data().iter() {
+            info.files += 1;
+            info.rows += file.num_records().unwrap_or(0) as u64;
+            info.bytes += file.size().max(0) as u64;
+            dates.extend(file.partition_values_map().remove(columns::DATE).flatten());
+        }
+        info.partitions = dates.len();
+        info.first_date = dates.first().cloned();
+        info.last_date = dates.last().cloned();
+        let mut newest: BTreeMap<String, StreamCommit> = BTreeMap::new();
+        handle.runtime.block_on(async {
+            let mut history = handle.table.history(None);
+            while let Some(commit) = history.try_next().await.map_err(&delta)? {
+                let Some(stream) = commit.info.get("dssLakeStream").and_then(|s| s.as_str()) else {
+                    continue;
+                };
+                if newest.contains_key(stream) {
+                    continue;
+                }
+                let entry = StreamCommit {
+                    stream: stream.to_owned(),
+                    commit: commit
+                        .info
+                        .get("dssLakeCommit")
+                        .and_then(|c| c.as_u64())
+                        .unwrap_or(0),
+                    seq: commit.info.get("dssLakeSeq").and_then(|s| s.as_u64()),
+                    committed_at: commit.timestamp.map(|millis| {
+                        let mut text = String::new();
+                        format_timestamp_millis(millis.saturating_mul(1_000), &mut text);
+                        text
+                    }),
+                };
+                newest.insert(entry.stream.clone(), entry);
+                if !known.is_empty() && known.iter().all(|s| newest.contains_key(s.as_str())) {
+                    break;
+                }
+            }
+            Ok::<_, LakeError>(())
+        })?;
+        info.streams = newest.into_values().collect();
+        Ok(info)
+    }
+}
+
+/// A committed data file as the log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublishedFile {
+    /// Relative to the table folder: `date=2026-11-24/<name>.parquet`.
+    pub(crate) path: String,
+    pub(crate) date: String,
+    pub(crate) bytes: u64,
+    pub(crate) stats: String,
+}
+
+impl PublishedFile {
+    /// The log's view of `file`, or `None` for a file outside its table's date partitions.
+    pub(crate) fn of(lake: &Path, file: &CommittedFile) -> Option<PublishedFile> {
+        let (path, date) = PublishedFile::relative_path(lake, file.table, &file.path)?;
+        Some(PublishedFile {
+            path,
+            date,
+            bytes: file.bytes,
+            stats: file.stats.clone(),
+        })
+    }
+
+    /// The log's view of a committed file found on disk, its statistics read from its rows.
+    pub(crate) fn read(lake: &Path, table: Table, file: &Path) -> Result<PublishedFile> {
+        let parquet = |source| LakeError::Parquet {
+            path: file.to_owned(),
+            source,
+        };
+        let (path, date) =
+            PublishedFile::relative_path(lake, table, file).ok_or_else(|| LakeError::Io {
+                action: "publishing",
+                path: file.to_owned(),
+                source: std::io::Error::other("the file is not in a date partition of its table"),
+            })?;
+        let opened = File::open(file).map_err(LakeError::io("reading", file))?;
+        let bytes = opened
+            .metadata()
+            .map_err(LakeError::io("reading", file))?
+            .len();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(opened)
+            .and_then(|builder| builder.build())
+            .map_err(parquet)?;
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| LakeError::Arrow { table, source })?;
+        let batch = arrow_select::concat::concat_batches(&table.schema(), &batches)
+            .map_err(|source| LakeError::Arrow { table, source })?;
+        Ok(PublishedFile {
+            path,
+            date,
+            bytes,
+            stats: file_stats(&batch),
+        })
+    }
+
+    /// A data file's path relative to its table folder, and its partition's date:
+    /// `("date=2026-11-24/<name>.parquet", "2026-11-24")`.
+    pub(crate) fn relative_path(
+        lake: &Path,
+        table: Table,
+        file: &Path,
+    ) -> Option<(String, String)> {
+        let relative = file.strip_prefix(layout::table_dir(lake, table)).ok()?;
+        let partition = relative.parent()?.to_str()?;
+        let date = partition.strip_prefix(&format!("{}=", columns::DATE))?;
+        Some((relative.to_str()?.to_owned(), date.to_owned()))
+    }
+
+    fn add(&self, now_millis: i64) -> Add {
+        Add {
+            path: self.path.clone(),
+            partition_values: HashMap::from([(columns::DATE.to_owned(), Some(self.date.clone()))]),
+            size: self.bytes as i64,
+            modification_time: now_millis,
+            data_change: true,
+            stats: Some(self.stats.clone()),
+            ..Add::default()
+        }
+    }
+}
+
+/// The Delta schema of `table`: the contract's table schema, type for type.
+pub(crate) fn delta_schema(table: Table) -> Result<StructType, DeltaTableError> {
+    let schema = table.table_schema();
+    Ok(schema.as_ref().try_into_kernel()?)
+}
+
+fn has_log(lake: &Path, table: Table) -> bool {
+    layout::table_dir(lake, table).join("_delta_log").is_dir()
+}
+
+/// An open table and the runtime to drive its calls with.
+struct OpenTable<'a> {
+    table: &'a mut DeltaTable,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+/// The open table, opening (and, the first time, creating) it.
+fn open(log: &mut DeltaLog, table: Table) -> Result<OpenTable<'_>> {
+    let opened = match log.tables.entry(table) {
+        std::collections::btree_map::Entry::Occupied(open) => open.into_mut(),
+        std::collections::btree_map::Entry::Vacant(closed) => {
+            let store: Arc<dyn ObjectStore> = log.store.clone();
+            let opened = log
+                .runtime
+                .block_on(open_or_create(&log.lake, table, store))
+                .map_err(LakeError::delta(table))?;
+            closed.insert(opened)
+        }
+    };
+    Ok(OpenTable {
+        table: opened,
+        runtime: &log.runtime,
+    })
+}
+
+async fn open_or_create(
+    lake: &Path,
+    table: Table,
+    store: Arc<dyn ObjectStore>,
+) -> Result<DeltaTable, DeltaTableError> {
+    let dir = layout::table_dir(lake, table);
+    let url = Url::from_directory_path(&dir)
+        .map_err(|()| DeltaTableError::Generic(format!("{} is not absolute", dir.display())))?;
+    let log_store = DeltaTableBuilder::from_url(url.clone())?
+        .with_storage_backend(store, url)
+        .build_storage()?;
+    let columns = delta_schema(table)?.fields().cloned().collect::<Vec<_>>();
+    let created = CreateBuilder::new()
+        .with_log_store(log_store.clone())
+        .with_table_name(table.dir_name())
+        .with_columns(columns)
+        .with_partition_columns([columns::DATE])
+        .with_save_mode(SaveMode::Ignore)
+        // One attempt: delta-rs would retry a lost race for version 0 as version 1, a second
+        // creation that every append read from version 0 then conflicts with.
+        .with_commit_properties(CommitProperties::default().with_max_retries(0))
+        .await;
+    match created {
+        Ok(table) => Ok(table),
+        // Another writer created it first: ours lost the race for version 0.
+        Err(_) if dir.join("_delta_log").is_dir() => {
+            let mut existing = DeltaTable::new(log_store);
+            existing.load().await?;
+            Ok(existing)
+        }
+        Err(error) => Err(error),
+    }
+}
