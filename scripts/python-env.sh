@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the project's Python environment at $REPO/.venv with the pinned packages
-# the notebook example, the format checks and the DuckDB comparisons use. Idempotent: a venv
+# the notebook example, the format checks, the DuckDB comparisons and the Delta readers' checks
+# use. Idempotent: a venv
 # whose pins already match is left alone. Prints nothing but errors; exits non-zero on failure.
 #
 #   scripts/python-env.sh && .venv/bin/python examples/notebook.py http://127.0.0.1:8080
@@ -15,6 +16,7 @@ pins="pandas==3.1.1
 pyarrow==26.0.1
 polars==2.1.0
 duckdb==2.0.0
+deltalake==1.6.6
 requests==2.34.2"
 stamp="$venv/.dss-lake-pins"
 

@@ -1,6 +1,7 @@
-//! `dss-lake lake ...`: look at a lake. `info` prints what each table's Delta log holds.
+//! `dss-lake lake ...`: look after a lake. `info` prints what each table's Delta log holds;
+//! `convert` publishes to the logs what a lake written before them holds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dss_lake_lake::TableInfo;
@@ -17,6 +18,17 @@ enum LakeCommand {
     /// Per table: Delta version, files, rows, bytes, date partitions, and each stream's last
     /// commit (its number, seq and time). Reads only.
     Info(InfoArgs),
+    /// Publish every committed file to its table's Delta log: turns a lake written by a
+    /// release without Delta logs into Delta tables in place, each row once. Safe to run again;
+    /// every stream must be free (stop the daemon first).
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ConvertArgs {
+    /// The lake's root folder.
+    #[arg(long, env = "DSS_LAKE_DIR", default_value = "lake")]
+    lake: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,15 +44,30 @@ struct InfoArgs {
 pub(crate) fn run(args: LakeArgs) -> anyhow::Result<()> {
     match args.command {
         LakeCommand::Info(args) => info(args),
+        LakeCommand::Convert(args) => convert(args),
     }
 }
 
-fn info(args: InfoArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.lake.is_dir(),
-        "no lake at {}: the folder does not exist",
-        args.lake.display()
+fn convert(args: ConvertArgs) -> anyhow::Result<()> {
+    existing(&args.lake)?;
+    let converted = dss_lake_lake::convert(&args.lake)
+        .with_context(|| format!("converting {}", args.lake.display()))?;
+    for stream in &converted {
+        println!(
+            "stream {}: {} files published to the Delta logs",
+            stream.stream, stream.published
+        );
+    }
+    println!(
+        "{}: {} streams, every committed file is in its table's Delta log",
+        args.lake.display(),
+        converted.len()
     );
+    Ok(())
+}
+
+fn info(args: InfoArgs) -> anyhow::Result<()> {
+    existing(&args.lake)?;
     let tables = dss_lake_lake::describe(&args.lake)
         .with_context(|| format!("reading the Delta logs of {}", args.lake.display()))?;
     if args.json {
@@ -48,6 +75,15 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", render(&tables));
     }
+    Ok(())
+}
+
+fn existing(lake: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        lake.is_dir(),
+        "no lake at {}: the folder does not exist",
+        lake.display()
+    );
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! `dss-lake import` as a user runs it: the real binary, real files, DuckDB reading the lake,
+//! `dss-lake import` as a user runs it: the real binary, real files, DuckDB reading the lake
+//! (and deltalake and polars reading its Delta tables),
 //! a DSS Collector archive (one file per event type) in any order, and `kill -9` in the middle
 //! of a million-event import of one.
 
@@ -20,6 +21,39 @@ const BAD_LINES: [&str; 3] = [
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `command` to success and returns what it printed; fails the test with its stdout and
+/// stderr otherwise.
+fn run_ok(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{command:?}: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
+/// Checks `lake`'s Delta tables with deltalake and polars (`delta_readers_check.py`) and
+/// returns what the check printed.
+fn check_delta_readers(lake: &Path) -> String {
+    run_ok(
+        Command::new(venv_python())
+            .arg(repo().join("tests/cli/delta_readers_check.py"))
+            .arg(lake),
+    )
+}
+
+/// The project's Python (scripts/python-env.sh makes it, with DuckDB, polars and deltalake).
+fn venv_python() -> PathBuf {
+    let status = Command::new("bash")
+        .arg(repo().join("scripts/python-env.sh"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "could not create the Python environment");
+    repo().join(".venv/bin/python")
 }
 
 /// Writes `count` corpus frames, one per line, with `BAD_LINES` spread among them.
@@ -90,7 +124,7 @@ fn write_collector_archive(
 }
 
 #[test]
-fn duckdb_reads_every_imported_event_exactly_once_and_every_bad_line_from_quarantine() {
+fn duckdb_deltalake_and_polars_read_every_imported_event_once_and_every_bad_line_from_quarantine() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("archive.ndjson");
     write_archive(&archive, 20_000, 11);
@@ -125,20 +159,14 @@ fn duckdb_reads_every_imported_event_exactly_once_and_every_bad_line_from_quaran
     assert_eq!(summary_value(&again, "files written"), 0, "{again}");
     assert_eq!(summary_value(&again, "quarantined"), 0, "{again}");
 
-    let venv = repo().join("scripts/python-env.sh");
-    let status = Command::new("bash").arg(&venv).status().unwrap();
-    assert!(status.success(), "could not create the Python environment");
-    let check = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/cli/import_duckdb_check.py"))
-        .args([&lake, &archive, &bad])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
+    run_ok(
+        Command::new(venv_python())
+            .arg(repo().join("tests/cli/import_duckdb_check.py"))
+            .args([&lake, &archive, &bad]),
     );
+    // The same lake as Delta tables: deltalake and polars read exactly the files DuckDB did.
+    let said = check_delta_readers(&lake);
+    assert!(said.contains("6 Delta tables read alike"), "{said}");
 }
 
 /// The number on the summary line that starts with `label`.
@@ -384,17 +412,12 @@ fn lake_info_reports_what_the_import_committed() {
     let summary = String::from_utf8_lossy(&imported.stdout).into_owned();
     let datapoints = summary_value(&summary, "datapoint");
 
-    let info = Command::new(BIN)
-        .args(["lake", "info", "--json", "--lake"])
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert!(
-        info.status.success(),
-        "{}",
-        String::from_utf8_lossy(&info.stderr)
+    let info = run_ok(
+        Command::new(BIN)
+            .args(["lake", "info", "--json", "--lake"])
+            .arg(&lake),
     );
-    let tables: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let tables: serde_json::Value = serde_json::from_str(&info).unwrap();
     let table = |name: &str| {
         tables
             .as_array()
@@ -417,12 +440,11 @@ fn lake_info_reports_what_the_import_committed() {
     // The import reported no holes, so the gaps table has never been committed to.
     assert_eq!(table("gaps")["version"], serde_json::Value::Null);
 
-    let text = Command::new(BIN)
-        .args(["lake", "info", "--lake"])
-        .arg(&lake)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(text.stdout).unwrap();
+    let text = run_ok(
+        Command::new(BIN)
+            .args(["lake", "info", "--lake"])
+            .arg(&lake),
+    );
     let row = text
         .lines()
         .find(|l| l.starts_with("datapoint "))
@@ -430,4 +452,46 @@ fn lake_info_reports_what_the_import_committed() {
     assert!(row.contains(&format!(" {datapoints} ")), "{text}");
     assert!(text.contains("  stream archive: commit "), "{text}");
     assert!(text.contains(", seq 3000, at "), "{text}");
+}
+
+/// A lake written by a release without Delta logs (an imported lake with its logs removed) is
+/// converted in place: deltalake and polars then read every committed row once, and a second
+/// conversion publishes nothing.
+#[test]
+fn lake_convert_turns_a_lake_without_logs_into_delta_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive.ndjson");
+    write_archive(&archive, 3_000, 9);
+    let lake = dir.path().join("lake");
+    assert!(import(&lake, &archive).wait().unwrap().code().is_some());
+    let mut files = 0;
+    for table in Table::ALL {
+        let log = layout::table_dir(&lake, table).join("_delta_log");
+        if log.exists() {
+            fs::remove_dir_all(log).unwrap();
+        }
+        files += crate::common::committed_files(&lake, table).len();
+    }
+    assert!(files >= 5, "{files}");
+
+    let convert = || {
+        run_ok(
+            Command::new(BIN)
+                .args(["lake", "convert", "--lake"])
+                .arg(&lake),
+        )
+    };
+    let first = convert();
+    assert!(
+        first.contains(&format!("stream archive: {files} files published")),
+        "{first}"
+    );
+    let read = check_delta_readers(&lake);
+    // The five event tables and quarantine (the archive has bad lines).
+    assert!(read.contains("6 Delta tables read alike"), "{read}");
+    let again = convert();
+    assert!(
+        again.contains("stream archive: 0 files published"),
+        "{again}"
+    );
 }

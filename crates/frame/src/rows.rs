@@ -500,3 +500,35 @@ impl QuarantineBuilder {
             .expect("builders are laid out in the schema's column order")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Frame, FrameDecoder};
+
+    /// `len` counts the rows since the last `finish`, which the lake's sink reads to decide
+    /// when a chunk is full; a builder refuses another table's event without counting it.
+    #[test]
+    fn len_counts_the_rows_appended_since_the_last_finish() {
+        let mut builder = TableBuilder::new(Table::Datapoint, 4);
+        assert_eq!((builder.len(), builder.is_empty()), (0, true));
+        let mut decoder = FrameDecoder::new();
+        let mut appended = 0;
+        for frame in dss_lake_fleet::corpus(1, 50) {
+            let Ok(Frame::Event(event)) = decoder.decode_message(&frame) else {
+                panic!("{frame}");
+            };
+            if builder.append(&event, "s", 0).is_ok() {
+                appended += 1;
+            }
+            assert_eq!(builder.len(), appended);
+            assert_eq!(builder.is_empty(), appended == 0);
+        }
+        assert!(
+            appended > 1 && appended < 50,
+            "{appended} datapoints of 50 events"
+        );
+        assert_eq!(builder.finish().num_rows(), appended);
+        assert_eq!((builder.len(), builder.is_empty()), (0, true));
+    }
+}

@@ -1,8 +1,11 @@
 //! What `dss-lake lake info` shows: per table, what its Delta log holds (version, files, rows,
-//! bytes, date partitions) and each stream's last commit to it.
+//! bytes, date partitions) and each stream's last commit to it; and `dss-lake lake convert`,
+//! which publishes to the Delta logs every committed file they do not name yet (all of them, in
+//! a lake written before the lake had logs).
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use dss_lake_schema::{StreamName, Table, layout};
 use serde::Serialize;
@@ -10,6 +13,7 @@ use serde::Serialize;
 use crate::delta::DeltaLog;
 use crate::error::{LakeError, Result};
 use crate::fs::LocalFs;
+use crate::lake::Lake;
 
 /// One table as its Delta log describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,7 +54,43 @@ pub fn describe(root: &Path) -> Result<Vec<TableInfo>> {
         .collect()
 }
 
-/// The streams that have a checkpoint: where the history scan of a table may stop.
+/// What converting one stream did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Converted {
+    pub stream: String,
+    /// Files published now; the rest of the stream's files were in the logs already.
+    pub published: u64,
+}
+
+/// Opens and closes every stream of the lake at `root` (each must be free: a running daemon
+/// or import holds its lock), which recovers what a crash left and publishes every committed
+/// file its table's log does not name. Fails if any file could not be published.
+pub fn convert(root: &Path) -> Result<Vec<Converted>> {
+    let lake = Lake::new(root);
+    let mut converted = Vec::new();
+    for stream in known_streams(root)? {
+        let writer = lake.open_stream(&stream)?;
+        let stats = Arc::clone(writer.stats());
+        writer.close()?;
+        let left = stats.unpublished_files.load(Ordering::Relaxed);
+        if left > 0 {
+            return Err(LakeError::CommitFailed {
+                stream: stream.to_string(),
+                message: format!(
+                    "{left} committed files could not be published to their Delta logs (the \
+                     warnings above say why); run the conversion again"
+                ),
+            });
+        }
+        converted.push(Converted {
+            stream: stream.to_string(),
+            published: stats.published_files.load(Ordering::Relaxed),
+        });
+    }
+    Ok(converted)
+}
+
+/// The streams that have a checkpoint: every stream that ever committed.
 fn known_streams(root: &Path) -> Result<Vec<StreamName>> {
     let dir = root.join(layout::CHECKPOINT_DIR);
     let entries = match std::fs::read_dir(&dir) {

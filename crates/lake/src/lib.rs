@@ -60,7 +60,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommittedFile, sort_columns, writer_properties};
 pub use dedupe::DedupeReport;
 pub use error::{LakeError, Result};
-pub use inspect::{StreamCommit, TableInfo, describe};
+pub use inspect::{Converted, StreamCommit, TableInfo, convert, describe};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
 pub use recover::Recovery;

@@ -21,7 +21,7 @@ use dss_lake_schema::{StreamName, Table};
 use crate::checkpoint::{Checkpoint, StreamLock};
 use crate::clock::Clock;
 use crate::commit::{CommittedFile, write_table};
-use crate::delta::{DeltaLog, PublishedFile};
+use crate::delta::{DeltaLog, Publication, PublishedFile};
 use crate::error::{LakeError, Result};
 use crate::fs::{DurableDirs, LakeFs};
 use crate::policy::FlushPolicy;
@@ -65,6 +65,8 @@ pub struct WriterStats {
     pub last_commit_micros: AtomicU64,
     /// Commit attempts that failed, retried or not.
     pub commit_failures: AtomicU64,
+    /// Committed files published to their table's Delta log.
+    pub published_files: AtomicU64,
     /// Attempts to publish committed files to a table's Delta log that failed; each is tried
     /// again with the next commit.
     pub publish_failures: AtomicU64,
@@ -248,21 +250,44 @@ impl Writer {
     /// Commits every unpublished file to its table's Delta log, with the stream's latest
     /// commit number as its `txn`. A table whose commit fails keeps its files for the next try.
     fn publish(&mut self, delta: &mut DeltaLog) {
+        if self.unpublished.is_empty() {
+            return;
+        }
         let now_millis = self.clock.now().div_euclid(1_000);
-        let position = (self.checkpoint.commits, self.checkpoint.seq);
-        self.unpublished.retain(|&table, files| {
-            match delta.append(table, files, &self.stream, position, now_millis) {
+        let publications: Vec<(Table, Publication<'_>)> = self
+            .unpublished
+            .iter()
+            .map(|(&table, files)| {
+                let publication = Publication {
+                    files,
+                    stream: &self.stream,
+                    commit: self.checkpoint.commits,
+                    seq: self.checkpoint.seq,
+                    now_millis,
+                };
+                (table, publication)
+            })
+            .collect();
+        let results = delta.append_all(&publications);
+        let mut published = Vec::new();
+        for ((table, publication), result) in publications.iter().zip(results) {
+            match result {
                 Ok(version) => {
-                    tracing::debug!(stream = %self.stream, %table, version, files = files.len(), "published to the Delta log");
-                    false
+                    tracing::debug!(stream = %self.stream, %table, version, files = publication.files.len(), "published to the Delta log");
+                    self.stats
+                        .published_files
+                        .fetch_add(publication.files.len() as u64, Ordering::Relaxed);
+                    published.push(*table);
                 }
                 Err(error) => {
                     self.stats.publish_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(stream = %self.stream, %table, %error, "the Delta log missed a commit; it is published with the next one, or when the stream next opens");
-                    true
                 }
             }
-        });
+        }
+        for table in published {
+            self.unpublished.remove(&table);
+        }
         self.count_unpublished();
     }
 

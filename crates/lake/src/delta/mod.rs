@@ -36,6 +36,7 @@ use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, ObjectStore
 use dss_lake_schema::text::format_timestamp_millis;
 use dss_lake_schema::{StreamName, Table, columns, layout};
 use futures_util::TryStreamExt;
+use futures_util::future::join_all;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 use url::Url;
@@ -73,7 +74,12 @@ impl std::fmt::Debug for DeltaLog {
 impl DeltaLog {
     /// The logs of the tables under `lake`, written through `fs`.
     pub(crate) fn new(lake: &Path, fs: Arc<dyn LakeFs>) -> Result<DeltaLog> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Multi-threaded, with one worker: on a current-thread runtime delta-rs starts a thread
+        // with a runtime of its own for every log operation (its kernel's background
+        // executor), which made each commit of a table several milliseconds slower.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("lake-delta-log")
             .enable_all()
             .build()
             .map_err(LakeError::io("starting the Delta log runtime of", lake))?;
@@ -86,89 +92,42 @@ impl DeltaLog {
         })
     }
 
-    /// Commits `files` (all of `table`, from `stream`'s commit number `commit`, after which
-    /// its highest committed seq is `seq`) to the table's log with the stream's `txn`; returns
-    /// the table version that holds them.
-    pub(crate) fn append(
+    /// Commits each publication to its table's log with the stream's `txn`, all tables at
+    /// once (each commit mostly waits on the disk); returns, in the same order, the version
+    /// that holds each one's files or why it failed.
+    pub(crate) fn append_all(
         &mut self,
-        table: Table,
-        files: &[PublishedFile],
-        stream: &StreamName,
-        (commit, seq): (u64, Option<u64>),
-        now_millis: i64,
-    ) -> Result<u64> {
-        let published = self.try_append(table, files, stream, (commit, seq), now_millis);
-        if published.is_err() {
-            // Start the next attempt from the log as it is then, not from this snapshot.
-            self.tables.remove(&table);
-        }
-        published
-    }
-
-    fn try_append(
-        &mut self,
-        table: Table,
-        files: &[PublishedFile],
-        stream: &StreamName,
-        (commit, seq): (u64, Option<u64>),
-        now_millis: i64,
-    ) -> Result<u64> {
-        let delta = LakeError::delta(table);
-        let handle = open(self, table)?;
-        let mut actions: Vec<Action> = files
+        publications: &[(Table, Publication<'_>)],
+    ) -> Vec<Result<u64>> {
+        // Opened one at a time: only the first commit to a table after start-up opens it.
+        let opened: Vec<Result<()>> = publications
             .iter()
-            .map(|file| Action::Add(file.add(now_millis)))
+            .map(|&(table, _)| open(self, table).map(drop))
             .collect();
-        actions.push(Action::Txn(Transaction::new_with_last_update(
-            stream.as_str(),
-            commit as i64,
-            Some(now_millis),
-        )));
-        let properties = CommitProperties::default()
-            .with_max_retries(MAX_COMMIT_RETRIES)
-            // Log clean-up lists `_delta_log/` after every commit; the lake does its own.
-            .with_cleanup_expired_logs(Some(false))
-            .with_metadata([
-                ("isBlindAppend".to_owned(), json!(true)),
-                ("dssLakeStream".to_owned(), json!(stream.as_str())),
-                ("dssLakeCommit".to_owned(), json!(commit)),
-                ("dssLakeSeq".to_owned(), json!(seq)),
-            ]);
-        let operation = DeltaOperation::Write {
-            mode: SaveMode::Append,
-            partition_by: Some(vec![columns::DATE.to_owned()]),
-            predicate: None,
-        };
-        handle.runtime.block_on(async {
-            let snapshot = handle.table.snapshot().map_err(&delta)?.clone();
-            let committed = CommitBuilder::from(properties)
-                .with_actions(actions)
-                .build(
-                    Some(&snapshot as &dyn TableReference),
-                    handle.table.log_store(),
-                    operation,
-                )
-                .into_prepared_commit_future()
-                .await
-                .map_err(&delta)?
-                .await
-                .map_err(&delta)?;
-            let version = committed.version;
-            // The commit has landed; what follows (a log checkpoint every 100 versions) may
-            // fail without undoing it, and the next commit tries again.
-            match committed.await {
-                Ok(finalized) => handle.table.state = Some(finalized.snapshot()),
-                Err(error) => {
-                    tracing::warn!(%table, version, %error, "a Delta log checkpoint failed");
-                    handle
-                        .table
-                        .update_incremental(None)
-                        .await
-                        .map_err(&delta)?;
+        let mut handles: HashMap<Table, &mut DeltaTable> = self
+            .tables
+            .iter_mut()
+            .map(|(&table, handle)| (table, handle))
+            .collect();
+        let commits = publications
+            .iter()
+            .zip(opened)
+            .map(|(&(table, publication), opened)| {
+                let handle = handles.remove(&table);
+                async move {
+                    opened?;
+                    let handle = handle.expect("opened above, once per table");
+                    commit(table, handle, &publication).await
                 }
+            });
+        let results = self.runtime.block_on(join_all(commits));
+        for (&(table, _), result) in publications.iter().zip(&results) {
+            if result.is_err() {
+                // Start the next attempt from the log as it is then, not from this snapshot.
+                self.tables.remove(&table);
             }
-            Ok(version)
-        })
+        }
+        results
     }
 
     /// The paths (relative to the table folder) of every file in the table's log; empty when
@@ -253,6 +212,81 @@ impl DeltaLog {
         info.streams = newest.into_values().collect();
         Ok(info)
     }
+}
+
+/// Commits `publication` to `table`'s open log and moves the handle to the new version.
+async fn commit(
+    table: Table,
+    handle: &mut DeltaTable,
+    publication: &Publication<'_>,
+) -> Result<u64> {
+    let Publication {
+        files,
+        stream,
+        commit,
+        seq,
+        now_millis,
+    } = *publication;
+    let delta = LakeError::delta(table);
+    let mut actions: Vec<Action> = files
+        .iter()
+        .map(|file| Action::Add(file.add(now_millis)))
+        .collect();
+    actions.push(Action::Txn(Transaction::new_with_last_update(
+        stream.as_str(),
+        commit as i64,
+        Some(now_millis),
+    )));
+    let properties = CommitProperties::default()
+        .with_max_retries(MAX_COMMIT_RETRIES)
+        // Log clean-up lists `_delta_log/` after every commit; the lake does its own.
+        .with_cleanup_expired_logs(Some(false))
+        .with_metadata([
+            ("isBlindAppend".to_owned(), json!(true)),
+            ("dssLakeStream".to_owned(), json!(stream.as_str())),
+            ("dssLakeCommit".to_owned(), json!(commit)),
+            ("dssLakeSeq".to_owned(), json!(seq)),
+        ]);
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: Some(vec![columns::DATE.to_owned()]),
+        predicate: None,
+    };
+    let snapshot = handle.snapshot().map_err(&delta)?.clone();
+    let committed = CommitBuilder::from(properties)
+        .with_actions(actions)
+        .build(
+            Some(&snapshot as &dyn TableReference),
+            handle.log_store(),
+            operation,
+        )
+        .into_prepared_commit_future()
+        .await
+        .map_err(&delta)?
+        .await
+        .map_err(&delta)?;
+    let version = committed.version;
+    // The commit has landed; what follows (a log checkpoint every 100 versions) may fail
+    // without undoing it, and the next commit tries again.
+    match committed.await {
+        Ok(finalized) => handle.state = Some(finalized.snapshot()),
+        Err(error) => {
+            tracing::warn!(%table, version, %error, "a Delta log checkpoint failed");
+            handle.update_incremental(None).await.map_err(&delta)?;
+        }
+    }
+    Ok(version)
+}
+
+/// What one Delta commit of a stream publishes to one table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Publication<'a> {
+    pub(crate) files: &'a [PublishedFile],
+    pub(crate) stream: &'a StreamName,
+    /// The stream's commit number (the `txn` version) and its highest committed seq then.
+    pub(crate) commit: u64,
+    pub(crate) seq: Option<u64>,
+    pub(crate) now_millis: i64,
 }
 
 /// A committed data file as the log records it.
