@@ -531,4 +531,42 @@ mod tests {
         assert_eq!(builder.finish().num_rows(), appended);
         assert_eq!((builder.len(), builder.is_empty()), (0, true));
     }
+
+    #[test]
+    fn quarantine_rows_keep_what_they_were_given_and_len_counts_them() {
+        use arrow_array::Array;
+        use arrow_array::cast::AsArray;
+        use dss_lake_schema::columns as col;
+        let mut builder = QuarantineBuilder::new();
+        assert_eq!((builder.len(), builder.is_empty()), (0, true));
+        builder.append(
+            "s",
+            7,
+            None,
+            "1|{",
+            "invalid_json",
+            "unexpected end of input",
+        );
+        assert_eq!((builder.len(), builder.is_empty()), (1, false));
+        builder.append("s", 8, Some("a.ndjson:2"), "x", "bad_prefix", "no `|`");
+        assert_eq!(builder.len(), 2);
+        let batch = builder.finish();
+        assert_eq!((builder.len(), builder.is_empty()), (0, true));
+        let text = |name: &str, row: usize| {
+            let column = batch.column_by_name(name).unwrap().as_string::<i32>();
+            column.is_valid(row).then(|| column.value(row).to_owned())
+        };
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(text(col::RAW, 0).as_deref(), Some("1|{"));
+        assert_eq!(text(col::SOURCE, 0), None);
+        assert_eq!(text(col::SOURCE, 1).as_deref(), Some("a.ndjson:2"));
+        assert_eq!(text(col::ERROR_KIND, 1).as_deref(), Some("bad_prefix"));
+        assert_eq!(
+            text(col::ERROR_MESSAGE, 0).as_deref(),
+            Some("unexpected end of input")
+        );
+        let received = batch.column_by_name(col::RECEIVED_AT).unwrap();
+        let received = received.as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        assert_eq!((received.value(0), received.value(1)), (7, 8));
+    }
 }

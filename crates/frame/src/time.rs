@@ -173,6 +173,27 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 mod tests {
     use super::*;
 
+    /// Offsets up to the last minute of the day are times; one past it, or a letter for a
+    /// digit, is not.
+    #[test]
+    fn offsets_are_read_to_their_limits_and_no_further() {
+        let base = parse_timestamp("2026-11-24T10:25:14Z").unwrap().micros;
+        let minute = 60 * MICROS_PER_SECOND;
+        for (offset, minutes) in [
+            ("+23:59", 23 * 60 + 59),
+            ("-23:00", -23 * 60),
+            ("+05:59", 5 * 60 + 59),
+        ] {
+            let text = format!("2026-11-24T10:25:14{offset}");
+            let parsed = parse_timestamp(&text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(parsed.micros, base - minutes * minute, "{text}");
+        }
+        for offset in ["+24:00", "+00:60", "+00:1a", "+0a:00", "+1:00", "+00:00:00"] {
+            let text = format!("2026-11-24T10:25:14{offset}");
+            assert_eq!(parse_timestamp(&text), None, "{text}");
+        }
+    }
+
     #[test]
     fn canonical_spellings_parse_and_format_back() {
         for text in [
