@@ -1,5 +1,5 @@
 //! `dss-lake import` as a user runs it: the real binary, real files, DuckDB reading the lake
-//! (and deltalake and polars reading its Delta tables),
+//! (and DuckDB's `delta_scan`, deltalake and polars reading its Delta tables),
 //! a DSS Collector archive (one file per event type) in any order, and `kill -9` in the middle
 //! of a million-event import of one.
 
@@ -48,12 +48,21 @@ fn check_delta_readers(lake: &Path) -> String {
 
 /// The project's Python (scripts/python-env.sh makes it, with DuckDB, polars and deltalake).
 fn venv_python() -> PathBuf {
+    python_of("main", ".venv")
+}
+
+/// The Python of one of scripts/python-env.sh's environments, made if need be.
+fn python_of(environment: &str, folder: &str) -> PathBuf {
     let status = Command::new("bash")
         .arg(repo().join("scripts/python-env.sh"))
+        .arg(environment)
         .status()
         .unwrap();
-    assert!(status.success(), "could not create the Python environment");
-    repo().join(".venv/bin/python")
+    assert!(
+        status.success(),
+        "could not create the {environment} Python environment"
+    );
+    repo().join(folder).join("bin/python")
 }
 
 /// Writes `count` corpus frames, one per line, with `BAD_LINES` spread among them.
@@ -124,7 +133,8 @@ fn write_collector_archive(
 }
 
 #[test]
-fn duckdb_deltalake_and_polars_read_every_imported_event_once_and_every_bad_line_from_quarantine() {
+fn duckdb_delta_scan_deltalake_and_polars_read_every_imported_event_once_and_every_bad_line_from_quarantine()
+ {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("archive.ndjson");
     write_archive(&archive, 20_000, 11);
@@ -167,6 +177,16 @@ fn duckdb_deltalake_and_polars_read_every_imported_event_once_and_every_bad_line
     // The same lake as Delta tables: deltalake and polars read exactly the files DuckDB did.
     let said = check_delta_readers(&lake);
     assert!(said.contains("6 Delta tables read alike"), "{said}");
+    // And DuckDB's own Delta reader, `delta_scan`, from its extension on PyPI.
+    let said = run_ok(
+        Command::new(python_of("duckdb-delta", ".venv-duckdb-delta"))
+            .arg(repo().join("tests/cli/duckdb_delta_check.py"))
+            .arg(&lake),
+    );
+    assert!(
+        said.contains("6 Delta tables read alike by DuckDB's delta_scan"),
+        "{said}"
+    );
 }
 
 /// The number on the summary line that starts with `label`.
