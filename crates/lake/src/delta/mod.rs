@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
-use deltalake_core::kernel::{Action, Add, StructType, Transaction};
+use deltalake_core::kernel::{Action, Add, StructField, StructType, Transaction};
 use deltalake_core::operations::create::CreateBuilder;
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, ObjectStore};
@@ -420,21 +420,48 @@ async fn open_or_create(
     let created = CreateBuilder::new()
         .with_log_store(log_store.clone())
         .with_table_name(table.dir_name())
-        .with_columns(columns)
+        .with_columns(columns.clone())
         .with_partition_columns([columns::DATE])
         .with_save_mode(SaveMode::Ignore)
         // One attempt: delta-rs would retry a lost race for version 0 as version 1, a second
         // creation that every append read from version 0 then conflicts with.
         .with_commit_properties(CommitProperties::default().with_max_retries(0))
         .await;
-    match created {
-        Ok(table) => Ok(table),
+    let opened = match created {
+        Ok(table) => table,
         // Another writer created it first: ours lost the race for version 0.
         Err(_) if dir.join("_delta_log").is_dir() => {
             let mut existing = DeltaTable::new(log_store);
             existing.load().await?;
-            Ok(existing)
+            existing
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
+    };
+    evolve(table, opened, &columns).await
+}
+
+/// Adds to `opened`'s schema, in one schema-evolution commit, every column of the contract it
+/// lacks: a table made by an older release. Files written before read those columns as null.
+async fn evolve(
+    table: Table,
+    opened: DeltaTable,
+    contract: &[StructField],
+) -> Result<DeltaTable, DeltaTableError> {
+    let present: HashSet<String> = opened
+        .snapshot()?
+        .schema()
+        .fields()
+        .map(|field| field.name().clone())
+        .collect();
+    let missing: Vec<StructField> = contract
+        .iter()
+        .filter(|field| !present.contains(field.name()))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(opened);
     }
+    let names: Vec<&str> = missing.iter().map(|f| f.name().as_str()).collect();
+    tracing::info!(%table, columns = ?names, "adding the contract's new columns to the Delta table");
+    opened.add_columns().with_fields(missing).await
 }

@@ -1,14 +1,14 @@
 //! The lake's tables as Delta tables, read back by delta-rs: each table's log names exactly the
 //! committed files, once each, with statistics and the stream's position; a commit the log
-//! missed is published when the stream reopens, and writers of several streams append to one
-//! table at once.
+//! missed is published when the stream reopens, writers of several streams append to one table
+//! at once, and a column the contract gained is added to an older table's schema.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use dss_lake_lake::{FlushPolicy, Lake};
-use dss_lake_schema::{StreamName, Table, layout};
+use dss_lake_schema::{StreamName, Table, columns, layout};
 use dss_lake_test_support::delta::{delta_files, delta_seq_counts, delta_stats, delta_txn};
 use dss_lake_test_support::lake::table_files;
 
@@ -181,4 +181,129 @@ fn several_streams_append_to_one_table_at_once_and_every_commit_lands() {
     for stream in &streams {
         assert!(delta_txn(dir.path(), Table::Datapoint, stream.as_str()).unwrap() >= 4);
     }
+}
+
+/// Makes `<lake>/datapoint` as a release whose contract had no `display_name` would have: the
+/// table without that column, and one file without it holding `rows` (of stream `old`).
+fn plant_table_without_display_name(lake: &Path, rows: &arrow_array::RecordBatch) -> usize {
+    use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
+    use deltalake_core::kernel::transaction::{CommitBuilder, TableReference};
+    use deltalake_core::kernel::{Action, Add, StructType};
+    use deltalake_core::operations::create::CreateBuilder;
+    use deltalake_core::protocol::{DeltaOperation, SaveMode};
+
+    let without = |schema: &arrow_schema::Schema| {
+        let keep: Vec<usize> = (0..schema.fields().len())
+            .filter(|&i| schema.field(i).name() != columns::DISPLAY_NAME)
+            .collect();
+        keep
+    };
+    let table_schema = Table::Datapoint.table_schema();
+    let old_schema = table_schema.project(&without(&table_schema)).unwrap();
+    let old_rows = rows.project(&without(&rows.schema())).unwrap();
+    let dir = std::path::absolute(layout::table_dir(lake, Table::Datapoint)).unwrap();
+    let partition = dir.join("date=2026-11-24");
+    fs::create_dir_all(&partition).unwrap();
+    let file = partition.join("legacy-part-0.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        fs::File::create(&file).unwrap(),
+        old_rows.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&old_rows).unwrap();
+    writer.close().unwrap();
+    let size = fs::metadata(&file).unwrap().len() as i64;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let kernel: StructType = (&old_schema).try_into_kernel().unwrap();
+        let table = CreateBuilder::new()
+            .with_location(url::Url::from_directory_path(&dir).unwrap().as_str())
+            .with_columns(kernel.fields().cloned())
+            .with_partition_columns([columns::DATE])
+            .await
+            .unwrap();
+        let add = Add {
+            path: "date=2026-11-24/legacy-part-0.parquet".to_owned(),
+            partition_values: [(columns::DATE.to_owned(), Some("2026-11-24".to_owned()))].into(),
+            size,
+            modification_time: 0,
+            data_change: true,
+            ..Add::default()
+        };
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: Some(vec![columns::DATE.to_owned()]),
+            predicate: None,
+        };
+        let snapshot = table.snapshot().unwrap().clone();
+        CommitBuilder::default()
+            .with_actions(vec![Action::Add(add)])
+            .build(
+                Some(&snapshot as &dyn TableReference),
+                table.log_store(),
+                operation,
+            )
+            .await
+            .unwrap();
+    });
+    old_rows.num_rows()
+}
+
+#[test]
+fn a_column_the_contract_added_is_a_schema_evolution_commit_and_old_files_read_it_as_null() {
+    let scratch = tempfile::tempdir().unwrap();
+    let old = StreamName::parse("old").unwrap();
+    write_in_commits(&Lake::new(scratch.path()), &old, &fleet_frames(200), 200);
+    let (_, rows) = dss_lake_test_support::lake::table_batches(scratch.path(), Table::Datapoint)
+        .into_iter()
+        .next()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let old_rows = plant_table_without_display_name(dir.path(), &rows);
+
+    let stream = StreamName::parse("plant").unwrap();
+    write_in_commits(&Lake::new(dir.path()), &stream, &fleet_frames(200), 200);
+
+    // deltalake (Python) reads the table as any outside reader would.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = std::process::Command::new("bash")
+        .arg(repo.join("scripts/python-env.sh"))
+        .status()
+        .unwrap();
+    assert!(venv.success());
+    let table = layout::table_dir(dir.path(), Table::Datapoint);
+    let script = r#"
+import sys, deltalake
+dt = deltalake.DeltaTable(sys.argv[1])
+assert "display_name" in [f.name for f in dt.schema().fields], dt.schema()
+rows = dt.to_pyarrow_table().to_pylist()
+old = [r for r in rows if r["stream"] == "old"]
+new = [r for r in rows if r["stream"] == "plant"]
+assert all(r["display_name"] is None for r in old), old[:3]
+assert any(r["display_name"] is not None for r in new), new[:3]
+print(len(old), len(new), dt.version())
+"#;
+    let out = std::process::Command::new(repo.join(".venv/bin/python"))
+        .args(["-c", script])
+        .arg(&table)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: Vec<u64> = said
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(counts[0], old_rows as u64, "{said}");
+    assert!(counts[1] > 0, "{said}");
+    // Version 0 made the table, 1 added the old file, 2 the column; the appends came after.
+    assert!(counts[2] >= 3, "{said}");
 }
