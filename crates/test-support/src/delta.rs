@@ -98,3 +98,11 @@ pub fn delta_seq_counts(lake: &Path) -> BTreeMap<u64, usize> {
     }
     counts
 }
+
+/// The (reader, writer) protocol versions `table`'s log asks of its readers and writers.
+pub fn delta_protocol(lake: &Path, table: Table) -> Option<(i32, i32)> {
+    with_table(lake, table, async |table: &DeltaTable| {
+        let protocol = table.snapshot().unwrap().protocol().clone();
+        (protocol.min_reader_version(), protocol.min_writer_version())
+    })
+}

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use dss_lake_lake::{FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, columns, layout};
-use dss_lake_test_support::delta::{delta_files, delta_seq_counts, delta_stats, delta_txn};
+use dss_lake_test_support::delta::{
+    delta_files, delta_protocol, delta_seq_counts, delta_stats, delta_txn,
+};
 use dss_lake_test_support::lake::table_files;
 
 use super::{fleet_frames, push_frames, seq_counts};
@@ -74,6 +76,8 @@ fn each_tables_log_names_exactly_its_committed_files_with_stats_and_the_streams_
         Some(4)
     );
     assert_eq!(delta_txn(dir.path(), Table::Datapoint, "another"), None);
+    // Delta's base protocol, which every Delta reader opens (the README promises it).
+    assert_eq!(delta_protocol(dir.path(), Table::Datapoint), Some((1, 2)));
 }
 
 #[test]
