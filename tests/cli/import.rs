@@ -48,21 +48,7 @@ fn check_delta_readers(lake: &Path) -> String {
 
 /// The project's Python (scripts/python-env.sh makes it, with DuckDB, polars and deltalake).
 fn venv_python() -> PathBuf {
-    python_of("main", ".venv")
-}
-
-/// The Python of one of scripts/python-env.sh's environments, made if need be.
-fn python_of(environment: &str, folder: &str) -> PathBuf {
-    let status = Command::new("bash")
-        .arg(repo().join("scripts/python-env.sh"))
-        .arg(environment)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "could not create the {environment} Python environment"
-    );
-    repo().join(folder).join("bin/python")
+    dss_lake_test_support::python::venv_python("main")
 }
 
 /// Writes `count` corpus frames, one per line, with `BAD_LINES` spread among them.
@@ -179,7 +165,7 @@ fn duckdb_delta_scan_deltalake_and_polars_read_every_imported_event_once_and_eve
     assert!(said.contains("6 Delta tables read alike"), "{said}");
     // And DuckDB's own Delta reader, `delta_scan`, from its extension on PyPI.
     let said = run_ok(
-        Command::new(python_of("duckdb-delta", ".venv-duckdb-delta"))
+        Command::new(dss_lake_test_support::python::venv_python("duckdb-delta"))
             .arg(repo().join("tests/cli/duckdb_delta_check.py"))
             .arg(&lake),
     );
@@ -486,7 +472,7 @@ fn lake_convert_turns_a_lake_without_logs_into_delta_tables() {
     assert!(import(&lake, &archive).wait().unwrap().code().is_some());
     let mut files = 0;
     for table in Table::ALL {
-        let log = layout::table_dir(&lake, table).join("_delta_log");
+        let log = layout::delta_log_dir(&lake, table);
         if log.exists() {
             fs::remove_dir_all(log).unwrap();
         }

@@ -3,6 +3,7 @@
 //! ```text
 //! <lake>/<table>/date=YYYY-MM-DD/<stream>-<first seq>-<last seq>.parquet   committed data
 //! <lake>/<table>/date=YYYY-MM-DD/_<anything>                               in-flight, never read
+//! <lake>/<table>/_delta_log/                                              the table's Delta log
 //! <lake>/_checkpoints/<stream>.json                                        highest committed seq
 //! ```
 //!
@@ -16,12 +17,19 @@ use crate::{StreamName, Table};
 
 /// The extension of committed data files.
 pub const PARQUET_EXTENSION: &str = "parquet";
+/// The folder of a table's Delta Lake log, under the table's folder.
+pub const DELTA_LOG_DIR: &str = "_delta_log";
 /// The folder holding per-stream checkpoints, under the lake root.
 pub const CHECKPOINT_DIR: &str = "_checkpoints";
 
 /// The folder of one table.
 pub fn table_dir(lake: &Path, table: Table) -> PathBuf {
     lake.join(table.dir_name())
+}
+
+/// The Delta Lake log of one table.
+pub fn delta_log_dir(lake: &Path, table: Table) -> PathBuf {
+    table_dir(lake, table).join(DELTA_LOG_DIR)
 }
 
 /// The Hive partition folder name for a UTC day, e.g. `date=2026-11-24`.
@@ -106,7 +114,7 @@ mod tests {
         assert_eq!(date_partition(20_416), "date=2025-11-24");
         assert_eq!(date_partition(-1), "date=1969-12-31");
         assert!(is_date_partition(&date_partition(20_416)));
-        assert!(!is_date_partition("_delta_log") && !is_date_partition("_inflight.date=x"));
+        assert!(!is_date_partition(DELTA_LOG_DIR) && !is_date_partition("_inflight.date=x"));
     }
 
     #[test]

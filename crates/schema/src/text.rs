@@ -64,6 +64,13 @@ pub fn format_timestamp_millis(micros: i64, out: &mut String) {
     let _ = write!(out, ".{:03}Z", micros.rem_euclid(MICROS_PER_SECOND) / 1000);
 }
 
+/// [`format_timestamp_millis`] as a new string.
+pub fn timestamp_millis_string(micros: i64) -> String {
+    let mut out = String::with_capacity(24);
+    format_timestamp_millis(micros, &mut out);
+    out
+}
+
 /// `YYYY-MM-DDTHH:MM:SS` of the second holding `micros`.
 fn write_date_time(micros: i64, out: &mut String) {
     let seconds = micros.div_euclid(MICROS_PER_SECOND);

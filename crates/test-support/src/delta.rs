@@ -19,7 +19,7 @@ fn with_table<T: Send + 'static>(
     work: impl AsyncFnOnce(&DeltaTable) -> T + Send + 'static,
 ) -> Option<T> {
     let dir = std::path::absolute(layout::table_dir(lake, table)).unwrap();
-    if !dir.join("_delta_log").is_dir() {
+    if !layout::delta_log_dir(lake, table).is_dir() {
         return None;
     }
     let result = std::thread::spawn(move || {

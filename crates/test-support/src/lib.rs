@@ -1,7 +1,7 @@
 //! What the integration tests of several crates share, so each helper exists once: a plain
 //! HTTP GET ([`http`]), every committed `seq` of a lake read straight from its Parquet files and
 //! an exactly-once assertion ([`lake`]), what a table's Delta log names, read by delta-rs ([`delta`]), a tmpfs a test mounts to fill a disk for real
-//! ([`tmpfs`]), and a child process killed on drop that waits for its banner line ([`process`]).
+//! ([`tmpfs`]), the project's Python environments ([`python`]), and a child process killed on drop that waits for its banner line ([`process`]).
 //!
 //! It is a dev-dependency only and never part of a shipped binary; it panics instead of returning
 //! errors, since its callers are tests. It mocks nothing: the lake is read with the `parquet`
@@ -23,4 +23,5 @@ pub mod delta;
 pub mod http;
 pub mod lake;
 pub mod process;
+pub mod python;
 pub mod tmpfs;

@@ -8,13 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn python_env() -> PathBuf {
-    let root = common::repo_root();
-    let status = Command::new("bash")
-        .arg(root.join("scripts/python-env.sh"))
-        .status()
-        .expect("bash runs");
-    assert!(status.success(), "scripts/python-env.sh failed");
-    root.join(".venv/bin/python")
+    dss_lake_test_support::python::venv_python("main")
 }
 
 async fn run_python(python: PathBuf, args: Vec<String>) -> String {

@@ -33,7 +33,7 @@ use deltalake_core::kernel::{Action, Add, StructField, StructType, Transaction};
 use deltalake_core::operations::create::CreateBuilder;
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, ObjectStore};
-use dss_lake_schema::text::format_timestamp_millis;
+use dss_lake_schema::text::timestamp_millis_string;
 use dss_lake_schema::{StreamName, Table, columns, layout};
 use futures_util::TryStreamExt;
 use futures_util::future::join_all;
@@ -196,11 +196,9 @@ impl DeltaLog {
                         .and_then(|c| c.as_u64())
                         .unwrap_or(0),
                     seq: commit.info.get("dssLakeSeq").and_then(|s| s.as_u64()),
-                    committed_at: commit.timestamp.map(|millis| {
-                        let mut text = String::new();
-                        format_timestamp_millis(millis.saturating_mul(1_000), &mut text);
-                        text
-                    }),
+                    committed_at: commit
+                        .timestamp
+                        .map(|millis| timestamp_millis_string(millis.saturating_mul(1_000))),
                 };
                 newest.insert(entry.stream.clone(), entry);
                 if !known.is_empty() && known.iter().all(|s| newest.contains_key(s.as_str())) {
@@ -377,7 +375,7 @@ pub(crate) fn delta_schema(table: Table) -> Result<StructType, DeltaTableError> 
 }
 
 fn has_log(lake: &Path, table: Table) -> bool {
-    layout::table_dir(lake, table).join("_delta_log").is_dir()
+    layout::delta_log_dir(lake, table).is_dir()
 }
 
 /// An open table and the runtime to drive its calls with.
@@ -430,7 +428,7 @@ async fn open_or_create(
     let opened = match created {
         Ok(table) => table,
         // Another writer created it first: ours lost the race for version 0.
-        Err(_) if dir.join("_delta_log").is_dir() => {
+        Err(_) if layout::delta_log_dir(lake, table).is_dir() => {
             let mut existing = DeltaTable::new(log_store);
             existing.load().await?;
             existing

@@ -9,7 +9,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use dss_lake_schema::text::format_timestamp_millis;
+use dss_lake_schema::text::timestamp_millis_string;
 use serde_json::{Map, Value, json};
 
 /// Text longer than this gets no bounds, only a null count: it is free text (a raw frame, a
@@ -74,16 +74,13 @@ fn bounds(column: &dyn Array) -> Option<(Value, Value)> {
                 } else {
                     MICROS_PER_MILLI
                 };
-            Some((json!(millis(low)), json!(millis(ceiling))))
+            Some((
+                json!(timestamp_millis_string(low)),
+                json!(timestamp_millis_string(ceiling)),
+            ))
         }
         _ => None,
     }
-}
-
-fn millis(micros: i64) -> String {
-    let mut out = String::with_capacity(24);
-    format_timestamp_millis(micros, &mut out);
-    out
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ fn a_commit_the_log_missed_is_published_once_when_the_stream_reopens() {
     write_in_commits(&lake, &stream, &frames[..200], 100);
     // What a crash between the checkpoint and the log leaves: the log's newest entry of the
     // datapoint table never written. Every other table lost all of its log.
-    let log = layout::table_dir(dir.path(), Table::Datapoint).join("_delta_log");
+    let log = layout::delta_log_dir(dir.path(), Table::Datapoint);
     let newest = fs::read_dir(&log)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -104,7 +104,7 @@ fn a_commit_the_log_missed_is_published_once_when_the_stream_reopens() {
         }
     }
     for table in Table::EVENTS.into_iter().filter(|&t| t != Table::Datapoint) {
-        let log = layout::table_dir(dir.path(), table).join("_delta_log");
+        let log = layout::delta_log_dir(dir.path(), table);
         if log.exists() {
             fs::remove_dir_all(log).unwrap();
         }
@@ -273,12 +273,6 @@ fn a_column_the_contract_added_is_a_schema_evolution_commit_and_old_files_read_i
     write_in_commits(&Lake::new(dir.path()), &stream, &fleet_frames(200), 200);
 
     // deltalake (Python) reads the table as any outside reader would.
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = std::process::Command::new("bash")
-        .arg(repo.join("scripts/python-env.sh"))
-        .status()
-        .unwrap();
-    assert!(venv.success());
     let table = layout::table_dir(dir.path(), Table::Datapoint);
     let script = r#"
 import sys, deltalake
@@ -291,7 +285,7 @@ assert all(r["display_name"] is None for r in old), old[:3]
 assert any(r["display_name"] is not None for r in new), new[:3]
 print(len(old), len(new), dt.version())
 "#;
-    let out = std::process::Command::new(repo.join(".venv/bin/python"))
+    let out = std::process::Command::new(dss_lake_test_support::python::venv_python("main"))
         .args(["-c", script])
         .arg(&table)
         .output()

@@ -104,7 +104,9 @@ fn assert_every_event_once(lake: &Path, checkpoint: &Checkpoint, context: &str) 
 /// commit, or when the stream reopens.
 fn publishing(steps: &[Step], i: usize) -> bool {
     let in_log = |s: &Step| {
-        s.path.components().any(|c| c.as_os_str() == "_delta_log")
+        s.path
+            .components()
+            .any(|c| c.as_os_str() == layout::DELTA_LOG_DIR)
             || (s.call == Call::SyncDir
                 && Table::ALL.iter().any(|t| s.path.ends_with(t.dir_name())))
     };
@@ -319,7 +321,9 @@ fn left_by_failed_attempt(lake: &Path, run: &[Step], fail_at: usize) -> BTreeSet
         Table::ALL
             .iter()
             .any(|&t| path.starts_with(layout::table_dir(lake, t)))
-            && !path.components().any(|c| c.as_os_str() == "_delta_log")
+            && !path
+                .components()
+                .any(|c| c.as_os_str() == layout::DELTA_LOG_DIR)
     };
     let mut left = BTreeSet::new();
     for step in &run[attempt_start..fail_at] {
