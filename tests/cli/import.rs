@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::BIN;
 use dss_lake_schema::{Table, layout};
+use dss_lake_test_support::process::run_ok;
 const BAD_LINES: [&str; 3] = [
     r#"{"seq":"5","metadata":{"dsn":"X","event_type":"firmware"},"firmware":{}}"#,
     r#"17|{"seq":"broken"#,
@@ -21,19 +22,6 @@ const BAD_LINES: [&str; 3] = [
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `command` to success and returns what it printed; fails the test with its stdout and
-/// stderr otherwise.
-fn run_ok(command: &mut Command) -> String {
-    let out = command.output().unwrap();
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{command:?}: {said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    said
 }
 
 /// Checks `lake`'s Delta tables with deltalake and polars (`delta_readers_check.py`) and

@@ -80,6 +80,19 @@ impl Drop for Process {
     }
 }
 
+/// Runs `command` to success and returns what it printed; panics with its stdout and stderr
+/// otherwise.
+pub fn run_ok(command: &mut Command) -> String {
+    let out = command.output().expect("the command starts");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{command:?}: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

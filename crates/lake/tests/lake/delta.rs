@@ -285,16 +285,10 @@ assert all(r["display_name"] is None for r in old), old[:3]
 assert any(r["display_name"] is not None for r in new), new[:3]
 print(len(old), len(new), dt.version())
 "#;
-    let out = std::process::Command::new(dss_lake_test_support::python::venv_python("main"))
-        .args(["-c", script])
-        .arg(&table)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let said = dss_lake_test_support::process::run_ok(
+        std::process::Command::new(dss_lake_test_support::python::venv_python("main"))
+            .args(["-c", script])
+            .arg(&table),
     );
     let counts: Vec<u64> = said
         .split_whitespace()
