@@ -1,6 +1,8 @@
-//! The benchmark lake: a deterministic synthetic fleet written as Parquet in the lake layout.
+//! The benchmark lake: a deterministic synthetic fleet written as Parquet in the lake layout,
+//! each table's files committed to its Delta log with the statistics the writer gives them.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,7 +52,10 @@ const MODELS: [Model; 3] = [
 /// Writes the lake unless a finished one is there; returns the number of events.
 pub(crate) fn ensure(lake: &Path) -> u64 {
     let done = lake.join("_bench-complete");
-    if let Ok(text) = std::fs::read_to_string(&done) {
+    // A lake from before the Delta logs is made again.
+    if let Ok(text) = std::fs::read_to_string(&done)
+        && layout::unconverted_refusal(lake).is_none()
+    {
         return text.trim().parse().unwrap_or(0);
     }
     let _ = std::fs::remove_dir_all(lake);
@@ -64,6 +69,10 @@ pub(crate) fn ensure(lake: &Path) -> u64 {
         fleet.acks(lake, day);
         fleet.locations(lake, day);
         fleet.registrations(lake, day);
+    }
+    let writer = dss_lake_schema::StreamName::parse("bench-generator").unwrap();
+    for (table, files) in std::mem::take(&mut fleet.files) {
+        dss_lake_lake::publish_files(lake, &writer, table, &files).unwrap();
     }
     std::fs::write(&done, fleet.seq.to_string()).unwrap();
     eprintln!(
@@ -101,6 +110,8 @@ fn noise(a: u64, b: u64) -> f64 {
 #[derive(Default)]
 struct Generator {
     seq: i64,
+    /// Every file written, by table, for the Delta commit at the end.
+    files: BTreeMap<Table, Vec<PathBuf>>,
 }
 
 /// Columns of one file, filled row by row; missing columns are written as nulls.
@@ -201,7 +212,7 @@ fn take(col: &Col, order: &[usize]) -> ArrayRef {
     }
 }
 
-fn write(lake: &Path, table: Table, day: usize, name: &str, batch: &RecordBatch) {
+fn write(lake: &Path, table: Table, day: usize, name: &str, batch: &RecordBatch) -> PathBuf {
     let dir = lake
         .join(table.dir_name())
         .join(layout::date_partition(FIRST_DAY + day as i32));
@@ -216,6 +227,7 @@ fn write(lake: &Path, table: Table, day: usize, name: &str, batch: &RecordBatch)
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
     writer.write(batch).unwrap();
     writer.close().unwrap();
+    dir.join(name)
 }
 
 impl Generator {
@@ -385,7 +397,8 @@ impl Generator {
         let batch = rows.finish(table, &(0..n).collect::<Vec<_>>());
         let stream = dss_lake_schema::StreamName::parse(stream).unwrap();
         let name = layout::data_file_name(&stream, first as u64, self.seq as u64);
-        write(lake, table, day, &name, &batch);
+        let file = write(lake, table, day, &name, &batch);
+        self.files.entry(table).or_default().push(file);
     }
 }
 

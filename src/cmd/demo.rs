@@ -120,9 +120,7 @@ async fn demo(args: DemoArgs, lake: PathBuf) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("starting ingest into {}", lake.display()))?;
 
-    let mut engine = EngineConfig::new(&lake);
-    // New files show up within a second: the demo is watched while it fills.
-    engine.list_cache_ttl = Duration::from_secs(1);
+    let engine = EngineConfig::new(&lake);
     let sql_listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("the SQL service cannot listen on {}", args.listen))?;

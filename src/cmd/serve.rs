@@ -32,9 +32,10 @@ pub(crate) struct EngineArgs {
     /// How long one query may run, result streaming included (e.g. 30s, 5m).
     #[arg(long, env = "DSS_LAKE_QUERY_TIMEOUT", default_value_t = HumanDuration(ENGINE.query_timeout))]
     query_timeout: HumanDuration,
-    /// How long a directory listing is reused before new files are looked for.
-    #[arg(long, env = "DSS_LAKE_LIST_CACHE_TTL", default_value_t = HumanDuration(ENGINE.list_cache_ttl))]
-    list_cache_ttl: HumanDuration,
+    /// How long a table's Delta snapshot is reused before the log is checked for new commits:
+    /// how stale an answer can be (e.g. 500ms, 5s).
+    #[arg(long, alias = "list-cache-ttl", env = "DSS_LAKE_SNAPSHOT_TTL", default_value_t = HumanDuration(ENGINE.snapshot_ttl))]
+    snapshot_ttl: HumanDuration,
     /// The largest SQL statement accepted, by any front-end (e.g. 1MiB).
     #[arg(long, env = "DSS_LAKE_MAX_SQL_BYTES", default_value_t = ByteSize(ENGINE.limits.max_sql_bytes as u64))]
     max_sql_bytes: ByteSize,
@@ -67,7 +68,7 @@ impl EngineArgs {
         config.batch_size = self.batch_size.max(1);
         config.memory_limit = self.query_memory;
         config.query_timeout = self.query_timeout.0;
-        config.list_cache_ttl = self.list_cache_ttl.0;
+        config.snapshot_ttl = self.snapshot_ttl.0;
         config.limits = QueryLimits {
             max_sql_bytes: self.max_sql_bytes.as_usize(),
             max_expr_depth: self.max_expr_depth,

@@ -204,3 +204,70 @@ fn the_demo_serves_every_table_stops_on_ctrl_c_with_the_lake_matching_and_a_reru
 fn stream(table: Table) -> StreamName {
     StreamName::parse(table.dir_name()).unwrap()
 }
+
+/// `dss-lake serve` over `lake`, and its SQL URL, read from the log line that names the address
+/// it bound.
+fn start_serve(lake: &Path) -> (Process, String) {
+    let mut process = Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--lake"])
+            .arg(lake)
+            // Plain log lines, without colour codes around the field names.
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        process.child.stderr.take().unwrap(),
+    ));
+    let address = loop {
+        let line = lines.next().expect("serve logs its address").unwrap();
+        if line.contains("serving SQL") {
+            let address = line
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix("address="))
+                .unwrap_or_else(|| panic!("{line}"))
+                .to_owned();
+            break address;
+        }
+    };
+    // Keep reading, so a chatty log never blocks the server on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (process, format!("http://{address}/api/v1/sql"))
+}
+
+/// The readers users point at the lake (DuckDB's `delta_scan`, polars' `read_delta`,
+/// `deltalake`) each read, table for table, exactly the rows `dss-lake serve` returns, from a
+/// lake a live ingest wrote (the demo's, once it stopped).
+#[test]
+fn delta_readers_read_what_serve_returns_from_a_lake_written_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let demo = start_demo(&lake);
+    demo.wait_for_rows(50);
+    demo.interrupt();
+    let (_serve, sql_url) = start_serve(&lake);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = |env: &str, script: &str| {
+        dss_lake_test_support::process::run_ok(
+            Command::new(dss_lake_test_support::python::venv_python(env))
+                .arg(repo.join("tests/cli").join(script))
+                .arg(&lake)
+                .arg(&sql_url),
+        )
+    };
+    let said = python("main", "delta_readers_check.py");
+    assert!(
+        said.contains("Delta tables read alike by deltalake, polars and dss-lake serve"),
+        "{said}"
+    );
+    let tables: usize = said.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(tables >= Table::EVENTS.len(), "{said}");
+    let said = python("duckdb-delta", "duckdb_delta_check.py");
+    assert!(
+        said.contains(&format!(
+            "{tables} Delta tables read alike by DuckDB's delta_scan and dss-lake serve"
+        )),
+        "{said}"
+    );
+}

@@ -159,7 +159,7 @@ fn terminate(mut ingest: Process, lake: &Path) -> (String, Duration) {
 /// lake's: a lake that lost its first commits would still look contiguous from its own first.
 fn assert_exactly_once(sim: &SimProcess, lake: &Path, types: &[&str]) -> BTreeMap<String, usize> {
     let metrics = sim.metrics();
-    let seqs = dss_lake_test_support::lake::seqs_by_stream(lake);
+    let seqs = dss_lake_test_support::delta::seqs_by_stream(lake);
     let mut counts = BTreeMap::new();
     for kind in types {
         let sent =
@@ -299,7 +299,7 @@ fn sigterm_exits_0_promptly_with_everything_received_committed() {
         .unwrap()
         .parse()
         .unwrap();
-    let max = *dss_lake_test_support::lake::seqs_by_stream(&lake)["datapoint"]
+    let max = *dss_lake_test_support::delta::seqs_by_stream(&lake)["datapoint"]
         .iter()
         .max()
         .unwrap();

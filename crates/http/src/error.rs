@@ -41,7 +41,9 @@ impl ApiError {
                 QueryError::ResourcesExhausted(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
                 QueryError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                QueryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                QueryError::Internal(_) | QueryError::Unconverted(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
             },
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

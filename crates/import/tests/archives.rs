@@ -14,7 +14,8 @@ use arrow_array::types::Int64Type;
 use dss_lake_import::{ArchiveFormat, ImportSummary, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::{StreamName, Table, columns, layout};
-use dss_lake_test_support::lake::{assert_exactly_once, seqs_by_stream};
+use dss_lake_test_support::delta::seqs_by_stream;
+use dss_lake_test_support::lake::assert_exactly_once;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[path = "archives/disk_full.rs"]

@@ -490,19 +490,31 @@ mod tests {
             });
         let name = StreamName::parse("s").unwrap();
         let mut writer = lake.open_stream(&name).unwrap();
+        // Once the writer has made the quarantine table, a file takes its folder's place: its
+        // commits fail on I/O until the folder is back.
+        let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
+        let first_log_entry = dss_lake_schema::layout::delta_log_dir(dir.path(), Table::Quarantine)
+            .join("00000000000000000000.json");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !first_log_entry.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the quarantine table was not made"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let moved_aside = dir.path().join("quarantine-aside");
+        std::fs::rename(&blocker, &moved_aside).unwrap();
+        std::fs::write(&blocker, "").unwrap();
         let stream = Arc::new(StreamMetrics::new(name, Arc::clone(writer.stats()), None));
         let mut metrics = Metrics::new(Arc::new(dss_lake_lake::SystemClock));
         metrics.streams.push(Arc::clone(&stream));
         let metrics = Arc::new(metrics);
-        // A file where the quarantine folder belongs: its commits fail on I/O until removed.
-        let blocker = dss_lake_schema::layout::table_dir(dir.path(), Table::Quarantine);
-        std::fs::write(&blocker, "").unwrap();
         writer
             .sink()
             .push_quarantine("raw", "kind", "message", 0, None)
             .unwrap();
         writer.sink().send_pending().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
         while stream.writer.retrying().is_none() {
             assert!(Instant::now() < deadline, "no retry");
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -523,6 +535,7 @@ mod tests {
         assert!(!text.contains("dss_lake_ingest_commit_failures_total{stream=\"s\"} 0"));
 
         std::fs::remove_file(&blocker).unwrap();
+        std::fs::rename(&moved_aside, &blocker).unwrap();
         while stream.writer.retrying().is_some() {
             assert!(Instant::now() < deadline, "still retrying");
             tokio::time::sleep(Duration::from_millis(5)).await;

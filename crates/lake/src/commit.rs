@@ -121,23 +121,13 @@ fn event_days(table: Table, batch: &RecordBatch) -> Vec<i32> {
         .collect()
 }
 
-/// The columns a table's files are sorted by: `Table::sort_prefix`, its primary event time, and
-/// `seq` as the tie-breaker that makes the order total.
-pub fn sort_columns(table: Table) -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = table.sort_prefix().to_vec();
-    names.push(table.event_time_columns()[0]);
-    if table.is_event() {
-        names.push(columns::SEQ);
-    }
-    names
-}
-
 fn sort_rows(table: Table, batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let options = SortOptions {
         descending: false,
         nulls_first: true,
     };
-    let keys: Vec<SortColumn> = sort_columns(table)
+    let keys: Vec<SortColumn> = table
+        .sort_columns()
         .into_iter()
         .filter_map(|name| batch.column_by_name(name))
         .map(|values| SortColumn {
@@ -149,11 +139,12 @@ fn sort_rows(table: Table, batch: &RecordBatch) -> Result<RecordBatch, arrow_sch
     arrow_select::take::take_record_batch(batch, &indices)
 }
 
-/// How every file of `table` is written: zstd, dictionaries for text, delta encoding for integers
-/// and timestamps, page statistics, sorted by [`sort_columns`].
-pub fn writer_properties(table: Table) -> WriterProperties {
+/// The order of `table`'s files as their footers declare it: [`Table::sort_columns`],
+/// ascending, NULLs first.
+pub(crate) fn sorting_columns(table: Table) -> Vec<SortingColumn> {
     let schema = table.schema();
-    let sorting: Vec<SortingColumn> = sort_columns(table)
+    table
+        .sort_columns()
         .into_iter()
         .filter_map(|name| schema.index_of(name).ok())
         .map(|i| SortingColumn {
@@ -161,7 +152,14 @@ pub fn writer_properties(table: Table) -> WriterProperties {
             descending: false,
             nulls_first: true,
         })
-        .collect();
+        .collect()
+}
+
+/// How every file of `table` is written: zstd, dictionaries for text, delta encoding for integers
+/// and timestamps, page statistics, sorted by [`Table::sort_columns`].
+pub fn writer_properties(table: Table) -> WriterProperties {
+    let schema = table.schema();
+    let sorting = sorting_columns(table);
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(ZSTD_LEVEL).expect("3 is a valid zstd level"),
@@ -172,7 +170,7 @@ pub fn writer_properties(table: Table) -> WriterProperties {
         .set_sorting_columns(Some(sorting))
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "dss_lake.sort_order".to_owned(),
-            sort_columns(table).join(","),
+            table.sort_columns().join(","),
         )]));
     // `seq` and the times are nearly unique, so a dictionary only fills up (to parquet's 1 MiB
     // limit) before falling back; yet a reader must load and decode that dictionary page for any

@@ -49,6 +49,10 @@ pub enum LakeError {
     /// The writer thread is gone without a recorded cause (it panicked).
     #[error("the writer of stream {0} has stopped")]
     WriterGone(String),
+    /// The lake was written by a release before the Delta lake; the message says how to
+    /// convert it.
+    #[error("{0}")]
+    Unconverted(String),
 }
 
 impl LakeError {

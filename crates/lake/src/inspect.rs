@@ -1,7 +1,8 @@
 //! What `dss-lake lake info` shows: per table, what its Delta log holds (version, files, rows,
 //! bytes, date partitions) and each stream's last commit to it; and `dss-lake lake convert`,
 //! which publishes to the Delta logs every committed file they do not name yet (all of them, in
-//! a lake written before the lake had logs).
+//! a lake written before the lake had logs); and [`publish_files`], which commits Parquet
+//! files another tool put into a table's date partitions.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use std::sync::atomic::Ordering;
 use dss_lake_schema::{StreamName, Table, layout};
 use serde::Serialize;
 
-use crate::delta::DeltaLog;
+use crate::clock::{Clock, SystemClock};
+use crate::delta::{DeltaLog, Publication, PublishedFile};
 use crate::error::{LakeError, Result};
 use crate::fs::LocalFs;
 use crate::lake::Lake;
@@ -54,6 +56,56 @@ pub fn describe(root: &Path) -> Result<Vec<TableInfo>> {
         .collect()
 }
 
+/// Commits `files`, Parquet files of `table`'s schema already in its date partitions but
+/// written by another tool (a backfill, a benchmark's generator, a test's fixture), to the
+/// table's Delta log in one commit, with statistics read from their rows, and returns the new
+/// version. `writer` names that tool in the commit's `txn`; it must not be a stream's name.
+/// Files the log already names are committed again, so call it once per file.
+pub fn publish_files(
+    root: &Path,
+    writer: &StreamName,
+    table: Table,
+    files: &[std::path::PathBuf],
+) -> Result<u64> {
+    // On a thread of its own: the log drives delta-rs with a runtime, and the caller may be
+    // running one (a `#[tokio::test]`, say).
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| publish_files_here(root, writer, table, files))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn publish_files_here(
+    root: &Path,
+    writer: &StreamName,
+    table: Table,
+    files: &[std::path::PathBuf],
+) -> Result<u64> {
+    let mut log = DeltaLog::new(root, Arc::new(LocalFs))?;
+    log.open_all()?;
+    let root = std::path::absolute(root).map_err(LakeError::io("resolving", root))?;
+    let published = files
+        .iter()
+        .map(|file| {
+            let file = std::path::absolute(file).map_err(LakeError::io("resolving", file))?;
+            PublishedFile::read(&root, table, &file)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let now_millis = SystemClock.now().div_euclid(1_000);
+    let publication = Publication {
+        files: &published,
+        stream: writer,
+        commit: 0,
+        seq: None,
+        now_millis,
+    };
+    log.append_all(&[(table, publication)])
+        .pop()
+        .expect("one result per publication")
+}
+
 /// What converting one stream did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Converted {
@@ -66,7 +118,7 @@ pub struct Converted {
 /// or import holds its lock), which recovers what a crash left and publishes every committed
 /// file its table's log does not name. Fails if any file could not be published.
 pub fn convert(root: &Path) -> Result<Vec<Converted>> {
-    let lake = Lake::new(root);
+    let lake = Lake::new(root).converting();
     let mut converted = Vec::new();
     for stream in known_streams(root)? {
         let writer = lake.open_stream(&stream)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use dss_lake_schema::StreamName;
+use dss_lake_schema::{StreamName, layout};
 
 use crate::checkpoint::{Checkpoint, StreamLock};
 use crate::clock::{Clock, SystemClock};
@@ -29,6 +29,8 @@ pub struct Lake {
     policy: FlushPolicy,
     retry: Option<CommitRetry>,
     clock: Arc<dyn Clock>,
+    /// Set by `convert` alone: open a lake from before the Delta lake, publishing its files.
+    converting: bool,
 }
 
 /// A stream opened for writing: the producer's sink and the writer thread behind it.
@@ -50,7 +52,15 @@ impl Lake {
             policy: FlushPolicy::default(),
             retry: None,
             clock: Arc::new(SystemClock),
+            converting: false,
         }
+    }
+
+    /// Lets `open_stream` open a lake written before the Delta lake: its writer then publishes
+    /// every committed file to the logs it creates. Only `convert` does this.
+    pub(crate) fn converting(mut self) -> Self {
+        self.converting = true;
+        self
     }
 
     pub fn with_policy(mut self, policy: FlushPolicy) -> Self {
@@ -85,8 +95,14 @@ impl Lake {
         &self.clock
     }
 
-    /// Locks `stream`, cleans up after any crash, and starts its writer.
+    /// Locks `stream`, cleans up after any crash, and starts its writer. Refuses a lake
+    /// written before the Delta lake, naming the command that converts it.
     pub fn open_stream(&self, stream: &StreamName) -> Result<StreamWriter> {
+        if !self.converting
+            && let Some(refusal) = layout::unconverted_refusal(&self.root)
+        {
+            return Err(LakeError::Unconverted(refusal));
+        }
         let lock = StreamLock::acquire(&*self.fs, &self.root, stream)?;
         let (mut checkpoint, legacy) = Checkpoint::load_stored(&self.root, stream)?;
         let (recovery, kept) = recover_stream(&*self.fs, &self.root, stream, &checkpoint)?;

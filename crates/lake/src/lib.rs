@@ -57,10 +57,10 @@ mod writer;
 
 pub use checkpoint::{Checkpoint, StreamLock};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use commit::{CommittedFile, sort_columns, writer_properties};
+pub use commit::{CommittedFile, writer_properties};
 pub use dedupe::DedupeReport;
 pub use error::{LakeError, Result};
-pub use inspect::{Converted, StreamCommit, TableInfo, convert, describe};
+pub use inspect::{Converted, StreamCommit, TableInfo, convert, describe, publish_files};
 pub use lake::{Lake, QUEUE_CHUNKS, StreamWriter};
 pub use policy::FlushPolicy;
 pub use recover::Recovery;

@@ -172,6 +172,14 @@ impl Writer {
         // Made here, in the writer's own thread: a tokio runtime must not be dropped inside
         // another one, and producers may run in one.
         let mut delta = DeltaLog::new(&self.lake, Arc::clone(&self.fs))?;
+        if let Err(error) = delta.open_all() {
+            // Not fatal: a table whose log cannot be made now (its folder blocked, a failing
+            // disk) gets it with its first publish, which retries. Until then a crash could
+            // leave that table looking like one from before the Delta lake, and `lake convert`
+            // (which the refusal names) publishes its files.
+            self.stats.publish_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(stream = %self.stream, %error, "could not open every table's Delta log at start; retrying with the first commit");
+        }
         self.find_unpublished(&mut delta);
         self.publish(&mut delta);
         let tick =

@@ -10,7 +10,7 @@ use crate::QueryLimits;
 /// How the SQL engine reads the lake.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// The lake root: `<lake>/<table>/date=YYYY-MM-DD/*.parquet`.
+    /// The lake root: `<lake>/<table>/, each a Delta table`.
     pub lake: PathBuf,
     /// Worker threads of the query runtime; 0 means one per core. Queries run there and never on
     /// the caller's runtime, so a heavy query cannot delay a WebSocket heartbeat in the same
@@ -29,10 +29,10 @@ pub struct EngineConfig {
     pub memory_limit: ByteSize,
     /// How long a query may run, streaming included.
     pub query_timeout: Duration,
-    /// How long a directory listing is reused. DataFusion caches listings forever by default,
-    /// which would hide files a running ingest daemon commits; this bounds how stale a result
-    /// can be while still sparing a listing per query.
-    pub list_cache_ttl: Duration,
+    /// How long a table's Delta snapshot is used before a query checks the log for newer
+    /// commits: how stale a result can be, traded against a read of the log's folder per table
+    /// per query. A refresh reads only the new log entries.
+    pub snapshot_ttl: Duration,
     /// How large and deep a statement may be before it is refused unparsed (see
     /// [`QueryLimits`]).
     pub limits: QueryLimits,
@@ -62,7 +62,7 @@ impl EngineConfig {
             batch_size: 8192,
             memory_limit: ByteSize(1 << 30),
             query_timeout: Duration::from_secs(60),
-            list_cache_ttl: Duration::from_secs(2),
+            snapshot_ttl: Duration::from_secs(1),
             limits: QueryLimits::default(),
             max_concurrent_queries: 4,
             queue_timeout: Duration::from_secs(30),

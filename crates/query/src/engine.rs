@@ -5,21 +5,18 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
-use dss_lake_schema::{Table, columns};
+use dss_lake_schema::{Table, layout};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::delta::{AsOfFunction, LakeTable, LatestSnapshot};
 use crate::runtime::QueryRuntime;
-use crate::store::{LAKE_URL, LakeRegistry, LakeStore};
+use crate::store::{LakeRegistry, LakeStore};
 use crate::time_slice::TimeSlices;
 use crate::{EngineConfig, Metrics, QueryError, guard, views};
 
@@ -74,16 +71,28 @@ pub struct ColumnInfo {
 
 impl Engine {
     /// Opens the lake at `config.lake` (creating the folder if it does not exist yet, so a
-    /// server can start before the first file is written) and registers its tables and views.
+    /// server can start before the first file is written) and registers its tables, views and
+    /// `as_of`. Refuses a lake written before the Delta lake, whose files no log names.
     pub async fn open(config: EngineConfig) -> Result<Engine, QueryError> {
         std::fs::create_dir_all(&config.lake)?;
-        let store = Arc::new(LakeStore::new(&config.lake)?);
+        let lake = std::fs::canonicalize(&config.lake)?;
+        if let Some(refusal) = layout::unconverted_refusal(&config.lake) {
+            return Err(QueryError::Unconverted(refusal));
+        }
+        let store = Arc::new(LakeStore::new(&lake)?);
         let threads = config.resolved_threads();
         let runtime = QueryRuntime::new(threads)?;
         let ctx = session(&config, store, threads)?;
+        let mut tables = Vec::new();
         for table in Table::ALL {
-            ctx.register_table(table.dir_name(), listing_table(&ctx, table)?)?;
+            let provider = Arc::new(lake_table(&ctx, &lake, table, &config)?);
+            ctx.register_table(table.dir_name(), provider.clone())?;
+            tables.push(provider);
         }
+        ctx.register_udtf(
+            AsOfFunction::NAME,
+            Arc::new(AsOfFunction::new(lake, tables)),
+        );
         for (name, sql) in views::VIEWS {
             ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
         }
@@ -147,11 +156,8 @@ fn session(
     store: Arc<LakeStore>,
     threads: usize,
 ) -> Result<SessionContext, QueryError> {
-    let caches =
-        CacheManagerConfig::default().with_list_files_cache_ttl(Some(config.list_cache_ttl));
     let runtime_env = RuntimeEnvBuilder::new()
         .with_object_store_registry(Arc::new(LakeRegistry::new(store)))
-        .with_cache_manager(caches)
         .with_disk_manager_builder(
             DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
         )
@@ -190,20 +196,26 @@ fn session(
     Ok(ctx)
 }
 
-/// One table: Parquet files under `<lake>/<table>/`, the schema from the contract (never
-/// inferred), `date` as a Hive partition column so `WHERE date = ...` skips folders.
-fn listing_table(ctx: &SessionContext, table: Table) -> Result<Arc<ListingTable>, QueryError> {
-    let url = ListingTableUrl::parse(format!("{LAKE_URL}{}/", table.dir_name()))?;
+/// One table: the Delta table at `<lake>/<table>/`, the schema from the contract (never
+/// inferred, never the log's), `date` as its partition column so `WHERE date = ...` skips
+/// partitions from the log alone.
+fn lake_table(
+    ctx: &SessionContext,
+    lake: &std::path::Path,
+    table: Table,
+    config: &EngineConfig,
+) -> Result<LakeTable, QueryError> {
     // The format carries the session's Parquet options (pushdown, page index); a bare
     // `ParquetFormat::default()` would silently ignore them.
     let parquet = ctx.state().default_table_options().parquet;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default().with_options(parquet)))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![(columns::DATE.to_owned(), DataType::Date32)]);
-    let config = ListingTableConfig::new(url)
-        .with_listing_options(options)
-        .with_schema(string_views(&table.schema()));
-    Ok(Arc::new(ListingTable::try_new(config)?))
+    let format = Arc::new(ParquetFormat::default().with_options(parquet));
+    let snapshot = LatestSnapshot::new(lake, table, config.snapshot_ttl)?;
+    Ok(LakeTable::latest(
+        table,
+        string_views(&table.table_schema()),
+        format,
+        Arc::new(snapshot),
+    ))
 }
 
 /// The contract's schema with string columns read as string views: the Parquet reader then

@@ -29,6 +29,10 @@ pub enum QueryError {
     /// Every query slot stayed busy for the whole queue timeout.
     #[error("too many queries are running; retry later")]
     Busy,
+    /// The lake was written by a release before the Delta lake; the message says how to
+    /// convert it. Only [`crate::Engine::open`] returns it.
+    #[error("{0}")]
+    Unconverted(String),
     /// The lake or the engine failed; the message is logged, not shown to clients.
     #[error("{0}")]
     Internal(String),
@@ -55,6 +59,7 @@ impl QueryError {
             QueryError::Timeout(_) => "timeout",
             QueryError::ResourcesExhausted(_) => "resources_exhausted",
             QueryError::Busy => "busy",
+            QueryError::Unconverted(_) => "unconverted_lake",
             QueryError::Internal(_) => "internal",
         }
     }

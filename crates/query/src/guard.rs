@@ -6,8 +6,8 @@
 //!    transactions and the rest never reach the planner.
 //! 2. DataFusion's own [`SQLOptions`] with DDL, DML and statements all disallowed, on the plan.
 //! 3. [`check_plan`] walks the plan, subqueries and views included: every table scan must read a
-//!    lake table (a `ListingTable` under the lake URL), `information_schema`, or
-//!    `generate_series`/`range`, which compute rows without touching storage.
+//!    lake table (one of the engine's own Delta tables, `as_of` included), `information_schema`,
+//!    or `generate_series`/`range`, which compute rows without touching storage.
 //!
 //! How deep these walks go: the statement reached the parser only within the engine's
 //! [`crate::QueryLimits`], so its syntax tree and plan are bounded in depth; the plan walk is
@@ -18,7 +18,6 @@
 //! engine knows is the lake's, so even a scan that slipped through could not leave the lake.
 
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
 use datafusion::execution::context::SQLOptions;
 use datafusion::functions_table::generate_series::GenerateSeriesTable;
@@ -27,7 +26,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 
 use crate::QueryError;
-use crate::store::LAKE_URL;
+use crate::delta::LakeTable;
 
 /// Refuses any statement that is not a read.
 pub(crate) fn check_statement(statement: &DfStatement) -> Result<(), QueryError> {
@@ -87,13 +86,7 @@ fn scan_is_allowed(scan: &datafusion::logical_expr::TableScan) -> bool {
     let Ok(provider) = source_as_provider(&scan.source) else {
         return false;
     };
-    if let Some(listing) = provider.downcast_ref::<ListingTable>() {
-        return listing
-            .table_paths()
-            .iter()
-            .all(|url| url.as_str().starts_with(LAKE_URL));
-    }
-    provider.is::<GenerateSeriesTable>()
+    provider.is::<LakeTable>() || provider.is::<GenerateSeriesTable>()
 }
 
 fn refused(what: &str) -> QueryError {

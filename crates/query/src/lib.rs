@@ -1,7 +1,8 @@
-//! The SQL engine over the dss-lake Parquet files: the one way in for every query front-end.
+//! The SQL engine over the dss-lake Delta tables: the one way in for every query front-end.
 //!
-//! It registers one `ListingTable` per lake table with the schema from `dss-lake-schema` (never
-//! inferred) and a `date` partition column, adds the twin views (`twin_latest`,
+//! It registers one table per lake table, read from its Delta snapshot (`delta`: files, `date`
+//! partitions and statistics from the log, never a folder listing), with the schema from
+//! `dss-lake-schema` (never inferred), the `as_of` table function for time travel, the twin views (`twin_latest`,
 //! `device_status`, `device_location`), and installs our DataFusion rewrites
 //! (`dss-lake-datafusion-ext`). Every query, from whichever front-end, goes through
 //! [`Engine::stream`] or [`Engine::collect`]: a slot among `max_concurrent_queries`, the
@@ -9,7 +10,8 @@
 //! metrics. Results stream batch by batch, encoded as JSON, NDJSON, CSV, Arrow IPC or Parquet.
 //!
 //! It deliberately does not speak HTTP (that is `dss-lake-http`, a front-end over it), write
-//! anything, decode DSS frames or know about ingest: it reads committed files only, through an
+//! anything, decode DSS frames or know about ingest: it reads committed files only (those a
+//! Delta commit names), through an
 //! object store that reaches the lake and nothing else, and refuses every statement that is not
 //! a read.
 //!
@@ -30,6 +32,7 @@
 //! ```
 
 mod config;
+mod delta;
 mod engine;
 mod error;
 mod exec;

@@ -19,6 +19,11 @@ use crate::{StreamName, Table};
 pub const PARQUET_EXTENSION: &str = "parquet";
 /// The folder of a table's Delta Lake log, under the table's folder.
 pub const DELTA_LOG_DIR: &str = "_delta_log";
+/// The `tags` key of a Delta `add` action that says the file's rows are sorted by its table's
+/// [`Table::sort_columns`]; its value is those columns, comma-separated. The engine declares
+/// that order for a file only when the tag names its table's order exactly, so a file another
+/// tool committed is never assumed sorted.
+pub const SORT_ORDER_TAG: &str = "dssLakeSortOrder";
 /// The folder holding per-stream checkpoints, under the lake root.
 pub const CHECKPOINT_DIR: &str = "_checkpoints";
 
@@ -30,6 +35,51 @@ pub fn table_dir(lake: &Path, table: Table) -> PathBuf {
 /// The Delta Lake log of one table.
 pub fn delta_log_dir(lake: &Path, table: Table) -> PathBuf {
     table_dir(lake, table).join(DELTA_LOG_DIR)
+}
+
+/// The tables of `lake` that hold committed-looking data files but no Delta log: the lake was
+/// written by a release before the Delta lake, and `dss-lake lake convert` must turn it into
+/// Delta tables before anything else opens it. (Since then, a writer creates every table's log
+/// before it writes any file, so a Delta lake never looks like this, even after a crash.)
+pub fn unconverted_tables(lake: &Path) -> Vec<Table> {
+    Table::ALL
+        .iter()
+        .copied()
+        .filter(|&table| !delta_log_dir(lake, table).is_dir() && has_data_files(lake, table))
+        .collect()
+}
+
+/// Why `lake` may not be opened until it is converted, naming the command that converts it;
+/// `None` for a Delta lake (or an empty one). The engine, the daemon and the importer all
+/// refuse with this message.
+pub fn unconverted_refusal(lake: &Path) -> Option<String> {
+    let tables = unconverted_tables(lake);
+    if tables.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = tables.iter().map(|t| t.dir_name()).collect();
+    Some(format!(
+        "the lake at {lake} was written by a release before the Delta lake: its tables {names} \
+         hold files but no {DELTA_LOG_DIR}. Convert it in place, once, with \
+         `dss-lake lake convert --lake {lake}`",
+        lake = lake.display(),
+        names = names.join(", "),
+    ))
+}
+
+fn has_data_files(lake: &Path, table: Table) -> bool {
+    let Ok(partitions) = std::fs::read_dir(table_dir(lake, table)) else {
+        return false;
+    };
+    partitions.flatten().any(|partition| {
+        is_date_partition(&partition.file_name().to_string_lossy())
+            && std::fs::read_dir(partition.path()).is_ok_and(|files| {
+                files.flatten().any(|file| {
+                    let name = file.file_name().to_string_lossy().into_owned();
+                    !is_hidden(&name) && name.ends_with(PARQUET_EXTENSION)
+                })
+            })
+    })
 }
 
 /// The Hive partition folder name for a UTC day, e.g. `date=2026-11-24`.

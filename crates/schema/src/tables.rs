@@ -116,6 +116,19 @@ impl Table {
         }
     }
 
+    /// Every column rows are sorted by inside each file, ascending with NULLs first:
+    /// [`Table::sort_prefix`], the first of the event-time columns, and `seq` as the tie-breaker
+    /// that makes the order total. The writer sorts by these, and the engine declares them as
+    /// each file's ordering.
+    pub fn sort_columns(self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.sort_prefix().to_vec();
+        names.push(self.event_time_columns()[0]);
+        if self.is_event() {
+            names.push(SEQ);
+        }
+        names
+    }
+
     /// The Arrow schema of the table's Parquet files (without the `date` partition column).
     pub fn schema(self) -> SchemaRef {
         static SCHEMAS: LazyLock<[SchemaRef; 7]> =

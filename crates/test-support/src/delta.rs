@@ -99,6 +99,32 @@ pub fn delta_seq_counts(lake: &Path) -> BTreeMap<u64, usize> {
     counts
 }
 
+/// Every `seq` of every event table, by stream, each list sorted, read from the files the
+/// Delta logs name: what a Delta reader counts. For a lake at rest, it also checks that the
+/// logs name exactly the committed files (so a count by either agrees).
+pub fn seqs_by_stream(lake: &Path) -> BTreeMap<String, Vec<u64>> {
+    let mut seqs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for table in Table::EVENTS {
+        for file in delta_files(lake, table) {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let (stream, _) = layout::parse_file_name(&name)
+                .unwrap_or_else(|| panic!("{}: not a lake file name", file.display()));
+            seqs.entry(stream.to_string())
+                .or_default()
+                .extend(file_seqs(&file));
+        }
+    }
+    for list in seqs.values_mut() {
+        list.sort_unstable();
+    }
+    assert_eq!(
+        seqs,
+        crate::lake::seqs_by_stream(lake),
+        "the Delta logs and the committed files disagree"
+    );
+    seqs
+}
+
 /// The (reader, writer) protocol versions `table`'s log asks of its readers and writers.
 pub fn delta_protocol(lake: &Path, table: Table) -> Option<(i32, i32)> {
     with_table(lake, table, async |table: &DeltaTable| {

@@ -200,7 +200,7 @@ def check_device(c):
     c.no_markup_from_data()
 
 
-def check_live(c, live_src, live_dst):
+def check_live(c, live_signal):
     c.click("#tab-live")
     c.wait("live tiles", lambda d: c.count('.tile[data-table="datapoint"] .tile-value') == 1)
     before = int(c.js("return document.querySelector('.tile[data-table=\"datapoint\"] .tile-value').dataset.count"))
@@ -208,9 +208,9 @@ def check_live(c, live_src, live_dst):
     assert HOSTILE in c.text("#live-events"), c.text("#live-events")
     c.no_markup_from_data()
 
-    # The file appears the way the batch writer commits one: by a rename into the lake.
-    os.makedirs(os.path.dirname(live_dst), exist_ok=True)
-    os.replace(live_src, live_dst)
+    # The test then commits a file to the lake (a Delta commit, as the batch writer makes).
+    with open(live_signal, "w") as signal:
+        signal.write("go\n")
     c.wait("live count grows", lambda d: int(c.js(
         "return document.querySelector('.tile[data-table=\"datapoint\"] .tile-value').dataset.count")) > before)
     c.wait("live rows shown", lambda d: "AC000W000000077" in (c.text("#live-events") or ""))
@@ -258,8 +258,8 @@ def main():
     p.add_argument("--base", required=True, help="the open server, http://127.0.0.1:PORT")
     p.add_argument("--token-base", required=True, help="the server that requires --token")
     p.add_argument("--token", required=True)
-    p.add_argument("--live-src", required=True, help="a staged Parquet file to move into the lake")
-    p.add_argument("--live-dst", required=True, help="where in the lake it goes")
+    p.add_argument("--live-signal", required=True,
+                   help="a file to create when the test should commit new rows to the lake")
     p.add_argument("--out", required=True, help="folder for the screenshots")
     p.add_argument("--docs", help="also copy the four view screenshots here")
     args = p.parse_args()
@@ -278,7 +278,7 @@ def main():
         open_console(c, args.base)
         check_query_and_chart(c)
         check_device(c)
-        check_live(c, args.live_src, args.live_dst)
+        check_live(c, args.live_signal)
         c.click("#theme")
         c.click("#tab-query")
         c.shot("query-dark")

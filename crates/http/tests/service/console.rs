@@ -190,7 +190,7 @@ fn write_console_rows(lake: &Path) {
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     let batch = common::read_ndjson_text(Table::Datapoint, &text);
     assert_eq!(batch.num_rows(), rows.len(), "one batch holds them all");
-    common::write_parquet(
+    common::commit_parquet(
         lake,
         Table::Datapoint,
         "2026-11-24",
@@ -199,28 +199,33 @@ fn write_console_rows(lake: &Path) {
     );
 }
 
-/// Three readings received now, written under `staging` in the lake's layout; the browser
-/// script moves the file into the lake while it watches the live view.
-fn stage_live_file(staging: &Path) -> (PathBuf, String) {
-    let now = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
-    let date = now[..10].to_owned();
-    let text: String = (0..3)
-        .map(|i| {
-            let row = json!({
-                "stream": "live", "seq": 30_000 + i, "received_at": now, "oem_model": "freezer-model",
-                "dsn": "AC000W000000077", "property_name": "temp_c", "base_type": "decimal",
-                "created_at": now, "value_json": "-17.5", "value_num": -17.5,
-            });
-            format!("{row}\n")
-        })
-        .collect();
-    let name = "live-00000000000000030000-00000000000000030002.parquet";
-    let batch = common::read_ndjson_text(Table::Datapoint, &text);
-    common::write_parquet(staging, Table::Datapoint, &date, name, &batch);
-    (
-        staging.join(format!("datapoint/date={date}/{name}")),
-        format!("datapoint/date={date}/{name}"),
-    )
+/// Waits (on a thread of its own) for the browser script to create `signal`, then commits
+/// three readings received now to the lake, as the batch writer would while the live view
+/// watches.
+fn commit_live_rows_on(signal: PathBuf, lake: PathBuf) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        while !signal.exists() {
+            if std::time::Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let now = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
+        let text: String = (0..3)
+            .map(|i| {
+                let row = json!({
+                    "stream": "live", "seq": 30_000 + i, "received_at": now, "oem_model": "freezer-model",
+                    "dsn": "AC000W000000077", "property_name": "temp_c", "base_type": "decimal",
+                    "created_at": now, "value_json": "-17.5", "value_num": -17.5,
+                });
+                format!("{row}\n")
+            })
+            .collect();
+        let name = "live-00000000000000030000-00000000000000030002.parquet";
+        let batch = common::read_ndjson_text(Table::Datapoint, &text);
+        common::commit_parquet(&lake, Table::Datapoint, &now[..10], name, &batch);
+    })
 }
 
 fn browser_env() -> PathBuf {
@@ -274,19 +279,20 @@ async fn console_in_headless_chromium() {
     let lake = root.path().join("lake");
     common::write_fixture_lake(&lake);
     write_console_rows(&lake);
-    let (live_src, live_rel) = stage_live_file(&root.path().join("staging"));
+    let live_signal = root.path().join("commit-live-rows");
+    let committer = commit_live_rows_on(live_signal.clone(), lake.clone());
 
-    // A short listing TTL, so the file the browser script moves in shows up within a poll; a
+    // A short snapshot TTL, so the rows committed on the script's signal show up within a poll; a
     // short timeout, so the query the page cancels cannot hold a core for long even if the
     // server noticed the cancel late.
     let ttl = Duration::from_millis(200);
     let open = common::client::start(&lake, |c| {
-        c.engine.list_cache_ttl = ttl;
+        c.engine.snapshot_ttl = ttl;
         c.engine.query_timeout = Duration::from_secs(10);
     })
     .await;
     let guarded = common::client::start(&lake, |c| {
-        c.engine.list_cache_ttl = ttl;
+        c.engine.snapshot_ttl = ttl;
         c.token = Some(TOKEN.to_owned());
     })
     .await;
@@ -304,10 +310,8 @@ async fn console_in_headless_chromium() {
         format!("http://{}", guarded.addr),
         "--token".into(),
         TOKEN.into(),
-        "--live-src".into(),
-        live_src.to_str().unwrap().into(),
-        "--live-dst".into(),
-        lake.join(live_rel).to_str().unwrap().into(),
+        "--live-signal".into(),
+        live_signal.to_str().unwrap().into(),
         "--out".into(),
         out.to_str().unwrap().into(),
     ];
@@ -327,4 +331,5 @@ async fn console_in_headless_chromium() {
         .unwrap();
     println!("console screenshots: {}", out.display());
     assert!(stdout.contains("console ok"), "{stdout}");
+    committer.join().unwrap();
 }

@@ -3,6 +3,7 @@
 
 mod common;
 mod console;
+mod delta;
 mod http;
 mod lake;
 mod pathological;

@@ -424,7 +424,7 @@ fn lake_with_gaps(rows: usize) -> tempfile::TempDir {
         .unwrap()
         .unwrap();
     assert_eq!(batch.num_rows(), rows);
-    common::write_parquet(
+    common::commit_parquet(
         lake.path(),
         dss_lake_schema::Table::Gaps,
         "2026-11-24",

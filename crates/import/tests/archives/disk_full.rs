@@ -9,7 +9,8 @@ use dss_lake_import::{ArchiveFormat, import_files};
 use dss_lake_lake::{Checkpoint, FlushPolicy, Lake};
 use dss_lake_schema::StreamName;
 
-use dss_lake_test_support::lake::{assert_exactly_once, seqs_by_stream};
+use dss_lake_test_support::delta::seqs_by_stream;
+use dss_lake_test_support::lake::assert_exactly_once;
 use dss_lake_test_support::tmpfs::Tmpfs;
 
 fn write_archive(dir: &Path, events: usize) -> (PathBuf, Vec<u64>) {

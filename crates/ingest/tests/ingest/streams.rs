@@ -108,7 +108,7 @@ fn assert_exactly_once(sim: &Sim, config: &Config) {
     );
     let stats = sim.stats();
     let subscriptions = sim.subscriptions();
-    let mut stored = lake::seqs_by_stream(&config.lake);
+    let mut stored = dss_lake_test_support::delta::seqs_by_stream(&config.lake);
     for stream in &config.streams {
         let name = stream.name.as_str();
         let last = dss_lake_lake::Checkpoint::load(&config.lake, &stream.name)

@@ -41,7 +41,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 use url::Url;
 
-use crate::commit::CommittedFile;
+use crate::commit::{CommittedFile, sorting_columns};
 use crate::error::{LakeError, Result};
 use crate::fs::LakeFs;
 use crate::inspect::{StreamCommit, TableInfo};
@@ -90,6 +90,23 @@ impl DeltaLog {
             store: Arc::new(DurableLocalStore::new(fs)),
             tables: BTreeMap::new(),
         })
+    }
+
+    /// Opens every table's log, creating the ones that do not exist yet. A writer does this
+    /// before it writes its first file, so every table of a lake with data files has a log, and
+    /// a table without one marks a lake from before the Delta lake (see
+    /// `layout::unconverted_tables`).
+    /// Tries every table, and returns the first failure.
+    pub(crate) fn open_all(&mut self) -> Result<()> {
+        let mut first_failure = Ok(());
+        for table in Table::ALL {
+            if let Err(error) = open(self, table)
+                && first_failure.is_ok()
+            {
+                first_failure = Err(error);
+            }
+        }
+        first_failure
     }
 
     /// Commits each publication to its table's log with the stream's `txn`, all tables at
@@ -228,7 +245,7 @@ async fn commit(
     let delta = LakeError::delta(table);
     let mut actions: Vec<Action> = files
         .iter()
-        .map(|file| Action::Add(file.add(now_millis)))
+        .map(|file| Action::Add(file.add(table, now_millis)))
         .collect();
     actions.push(Action::Txn(Transaction::new_with_last_update(
         stream.as_str(),
@@ -295,6 +312,8 @@ pub(crate) struct PublishedFile {
     pub(crate) date: String,
     pub(crate) bytes: u64,
     pub(crate) stats: String,
+    /// Whether its rows are in the table's sort order (every file our writer makes is).
+    pub(crate) sorted: bool,
 }
 
 impl PublishedFile {
@@ -306,6 +325,7 @@ impl PublishedFile {
             date,
             bytes: file.bytes,
             stats: file.stats.clone(),
+            sorted: true,
         })
     }
 
@@ -326,9 +346,9 @@ impl PublishedFile {
             .metadata()
             .map_err(LakeError::io("reading", file))?
             .len();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(opened)
-            .and_then(|builder| builder.build())
-            .map_err(parquet)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(opened).map_err(parquet)?;
+        let sorted = footer_says_sorted(table, builder.metadata());
+        let reader = builder.build().map_err(parquet)?;
         let batches = reader
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| LakeError::Arrow { table, source })?;
@@ -339,6 +359,7 @@ impl PublishedFile {
             date,
             bytes,
             stats: file_stats(&batch),
+            sorted,
         })
     }
 
@@ -355,7 +376,7 @@ impl PublishedFile {
         Some((relative.to_str()?.to_owned(), date.to_owned()))
     }
 
-    fn add(&self, now_millis: i64) -> Add {
+    fn add(&self, table: Table, now_millis: i64) -> Add {
         Add {
             path: self.path.clone(),
             partition_values: HashMap::from([(columns::DATE.to_owned(), Some(self.date.clone()))]),
@@ -363,9 +384,32 @@ impl PublishedFile {
             modification_time: now_millis,
             data_change: true,
             stats: Some(self.stats.clone()),
+            tags: self.sorted.then(|| {
+                HashMap::from([(
+                    layout::SORT_ORDER_TAG.to_owned(),
+                    Some(table_sort_order(table)),
+                )])
+            }),
             ..Add::default()
         }
     }
+}
+
+/// The value of `layout::SORT_ORDER_TAG` for `table`'s files.
+fn table_sort_order(table: Table) -> String {
+    table.sort_columns().join(",")
+}
+
+/// True when every row group of a file says, in its footer, that it is sorted exactly as our
+/// writer sorts `table` (ascending, NULLs first).
+fn footer_says_sorted(table: Table, metadata: &parquet::file::metadata::ParquetMetaData) -> bool {
+    let expected = sorting_columns(table);
+    metadata.num_row_groups() > 0
+        && metadata.row_groups().iter().all(|group| {
+            group
+                .sorting_columns()
+                .is_some_and(|s| s == expected.as_slice())
+        })
 }
 
 /// The Delta schema of `table`: the contract's table schema, type for type.

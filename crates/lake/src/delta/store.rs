@@ -60,6 +60,13 @@ impl DurableLocalStore {
             return Ok(());
         }
         if !dir.is_dir() {
+            // A new table's folder (and a new lake's) first: a writer opens every table's log
+            // before it writes its first file.
+            if let Some(parent) = dir.parent().filter(|p| !p.is_dir()) {
+                drop(known);
+                self.ensure_folder(parent)?;
+                known = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
+            }
             match self.fs.create_dir(dir) {
                 Ok(()) => {}
                 // Another stream's writer made it meanwhile.

@@ -36,9 +36,15 @@ fn a_commit_failing_on_io_is_retried_and_resumes_when_the_cause_goes_away() {
         });
     let stream = StreamName::parse("s").unwrap();
     let mut writer = lake.open_stream(&stream).unwrap();
-    // A file where the datapoint folder belongs: every commit of datapoints fails on I/O
-    // (after the other tables' files are in place, which the retry must not double).
+    // Once the writer has made the datapoint table, a file takes its folder's place: every
+    // commit of datapoints fails on I/O (after the other tables' files are in place, which the
+    // retry must not double).
     let blocker = layout::table_dir(lake.root(), Table::Datapoint);
+    let first_log_entry =
+        layout::delta_log_dir(lake.root(), Table::Datapoint).join("00000000000000000000.json");
+    wait_for("the datapoint table", || first_log_entry.exists());
+    let moved_aside = dir.path().join("datapoint-aside");
+    fs::rename(&blocker, &moved_aside).unwrap();
     fs::write(&blocker, "not a folder").unwrap();
 
     let mut decoder = FrameDecoder::new();
@@ -59,6 +65,7 @@ fn a_commit_failing_on_io_is_retried_and_resumes_when_the_cause_goes_away() {
     assert_eq!(stats.commits.load(Ordering::Relaxed), 0);
 
     fs::remove_file(&blocker).unwrap();
+    fs::rename(&moved_aside, &blocker).unwrap();
     wait_for("the commit", || stats.commits.load(Ordering::Relaxed) >= 1);
     assert_eq!(stats.retrying(), None);
     let checkpoint = writer.close().unwrap();

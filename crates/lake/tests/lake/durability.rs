@@ -102,21 +102,46 @@ fn assert_every_event_once(lake: &Path, checkpoint: &Checkpoint, context: &str) 
 /// folder sync that write under a `_delta_log/` folder or sync a table folder (for a new log
 /// folder). A failure there is not a failed commit: the files are published with the next
 /// commit, or when the stream reopens.
+///
+/// So is making every table's log when the writer starts, before its first data file: a table
+/// whose log is not made then gets it with its first publish.
 fn publishing(steps: &[Step], i: usize) -> bool {
-    let in_log = |s: &Step| {
+    let under_a_log = |s: &Step| {
         s.path
             .components()
             .any(|c| c.as_os_str() == layout::DELTA_LOG_DIR)
-            || (s.call == Call::SyncDir
-                && Table::ALL.iter().any(|t| s.path.ends_with(t.dir_name())))
+    };
+    // A table folder's sync right after its new log folder is made.
+    let in_log = |j: usize| {
+        under_a_log(&steps[j])
+            || (steps[j].call == Call::SyncDir
+                && j > 0
+                && steps[j - 1].call == Call::CreateDir
+                && steps[j - 1].path == steps[j].path.join(layout::DELTA_LOG_DIR))
     };
     let checkpoints = layout::CHECKPOINT_DIR;
-    steps[..=i]
-        .iter()
+    let after_a_checkpoint = (0..=i)
         .rev()
-        .find(|s| !in_log(s))
-        .is_some_and(|s| s.call == Call::SyncDir && s.path.ends_with(checkpoints))
-        && in_log(&steps[i])
+        .find(|&j| !in_log(j))
+        .is_some_and(|j| steps[j].call == Call::SyncDir && steps[j].path.ends_with(checkpoints));
+    let in_a_partition = |s: &Step| {
+        s.path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|p| layout::is_date_partition(&p.to_string_lossy()))
+    };
+    let makes_table_folder = |s: &Step| {
+        s.call == Call::CreateDir && Table::ALL.iter().any(|t| s.path.ends_with(t.dir_name()))
+    };
+    // The lake folder's sync that makes a new table folder durable, not the one before it
+    // for the checkpoints folder.
+    let syncs_new_table_folder = i > 0
+        && steps[i].call == Call::SyncDir
+        && makes_table_folder(&steps[i - 1])
+        && steps[i - 1].path.parent() == Some(&steps[i].path);
+    let at_start = !steps[..i].iter().any(in_a_partition);
+    (after_a_checkpoint && in_log(i))
+        || (at_start && (in_log(i) || makes_table_folder(&steps[i]) || syncs_new_table_folder))
 }
 
 /// The steps of a clean run, to pick fault points from.
@@ -199,14 +224,29 @@ fn the_commit_point_moves_only_after_every_file_of_the_commit_is_durable() {
     let links = positions(&steps, |s| s.call == Call::Link);
     assert_eq!(
         links.len(),
-        TABLES.len() * (1 + 2),
-        "per table, its creation and an append per commit: {steps:#?}"
+        Table::ALL.len() + TABLES.len() * 2,
+        "per table, its creation at start, and an append per commit of those written: {steps:#?}"
     );
+    let first_data_file = steps
+        .iter()
+        .position(|s| {
+            s.call == Call::CreateFile
+                && !s
+                    .path
+                    .components()
+                    .any(|c| c.as_os_str() == layout::DELTA_LOG_DIR)
+        })
+        .unwrap();
     for &link in &links {
         let (staging, entry) = (&steps[link].path, steps[link].to.as_deref().unwrap());
+        let creates_the_table = entry.ends_with("00000000000000000000.json");
         assert!(
-            commit_points.iter().any(|&point| point < link),
-            "{entry:?} before any commit point"
+            if creates_the_table {
+                link < first_data_file
+            } else {
+                commit_points.iter().any(|&point| point < link)
+            },
+            "{entry:?}: a table made after a data file, or an append before any commit point"
         );
         assert!(
             last(&steps[..link], Call::SyncFile, staging).is_some(),
@@ -407,15 +447,20 @@ fn a_folder_another_writer_creates_first_is_used_and_a_file_in_its_place_is_an_e
     assert_every_event_once(dir.path(), &checkpoint, "folders made by another writer");
 
     let blocked = tempfile::tempdir().unwrap();
-    let mut writer = Lake::new(blocked.path()).open_stream(&stream()).unwrap();
     std::fs::write(
         layout::table_dir(blocked.path(), Table::Datapoint),
         "not a folder",
     )
     .unwrap();
-    push_frames(writer.sink(), &frames).unwrap();
-    let error = writer.close().unwrap_err().to_string();
-    assert!(error.contains("creating folder"), "{error}");
+    let table_dir = layout::table_dir(blocked.path(), Table::Datapoint);
+    let Err(error) = Lake::new(blocked.path()).open_stream(&stream()) else {
+        panic!("a file where a table folder belongs is not an error at open");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains(&table_dir.display().to_string()),
+        "the error names the folder: {error}"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use datafusion::arrow::json::ReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
-use dss_lake_schema::{Table, columns};
+use dss_lake_schema::{StreamName, Table, columns};
 
 /// The folder holding the fixture's NDJSON rows.
 pub fn fixture_dir() -> PathBuf {
@@ -28,10 +28,12 @@ pub fn repo_root() -> PathBuf {
 /// A DSN that appears only in files readers must skip.
 pub const GHOST_DSN: &str = "AC000W000000666";
 
-/// Writes the fixture lake into `lake`, with an in-flight file, a hidden file, a zero-byte
-/// in-flight file and a checkpoint folder that must all stay invisible.
+/// Writes the fixture lake into `lake`, each table's files committed to its Delta log, with an
+/// in-flight file, a hidden file, a zero-byte in-flight file and a checkpoint folder that must
+/// all stay invisible.
 pub fn write_fixture_lake(lake: &Path) {
     for table in Table::ALL {
+        let mut written = Vec::new();
         let dir = fixture_dir().join(table.dir_name());
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -43,14 +45,15 @@ pub fn write_fixture_lake(lake: &Path) {
             let batch = read_ndjson(table, &file);
             let (first, last) = seq_range(table, &batch);
             let stream = stream_of(&batch);
-            write_parquet(
+            written.push(write_parquet(
                 lake,
                 table,
                 &date,
                 &format!("{stream}-{first:020}-{last:020}.parquet"),
                 &batch,
-            );
+            ));
         }
+        publish(lake, table, &written);
     }
     // In flight and hidden: a ghost device that must never show up.
     let ghost = ghost_batch();
@@ -102,9 +105,30 @@ fn read_ndjson(table: Table, path: &Path) -> RecordBatch {
     reader.next().unwrap().unwrap()
 }
 
-/// Writes `batch` as `<lake>/<table>/date=<date>/<name>` the way the batch writer does:
-/// zstd, statistics and page index on.
-pub fn write_parquet(lake: &Path, table: Table, date: &str, name: &str, batch: &RecordBatch) {
+/// Commits files already in `table`'s date partitions to its Delta log, as one commit.
+pub fn publish(lake: &Path, table: Table, files: &[PathBuf]) {
+    if files.is_empty() {
+        return;
+    }
+    let writer = StreamName::parse("fixture").unwrap();
+    dss_lake_lake::publish_files(lake, &writer, table, files).unwrap();
+}
+
+/// [`write_parquet`], then commits the file to the table's Delta log: what a writer does.
+pub fn commit_parquet(lake: &Path, table: Table, date: &str, name: &str, batch: &RecordBatch) {
+    let file = write_parquet(lake, table, date, name, batch);
+    publish(lake, table, &[file]);
+}
+
+/// Writes `batch` as `<lake>/<table>/date=<date>/<name>` the way the batch writer does (zstd,
+/// statistics and page index on), and returns its path; no Delta log names it yet.
+pub fn write_parquet(
+    lake: &Path,
+    table: Table,
+    date: &str,
+    name: &str,
+    batch: &RecordBatch,
+) -> PathBuf {
     let dir = lake.join(table.dir_name()).join(format!("date={date}"));
     std::fs::create_dir_all(&dir).unwrap();
     let props = WriterProperties::builder()
@@ -118,6 +142,7 @@ pub fn write_parquet(lake: &Path, table: Table, date: &str, name: &str, batch: &
     .unwrap();
     writer.write(batch).unwrap();
     writer.close().unwrap();
+    dir.join(name)
 }
 
 fn seq_range(table: Table, batch: &RecordBatch) -> (i64, i64) {
@@ -153,4 +178,16 @@ pub fn ghost_batch_gaps() -> RecordBatch {
         Table::Gaps,
         r#"{"stream":"x","expected_seq":1,"received_seq":5,"detected_at":"2026-11-24T00:00:00Z"}"#,
     )
+}
+
+/// Runs `sql` and asserts it fails the way a query that opens a corrupt file does.
+pub async fn assert_fails_reading_a_corrupt_file(engine: &dss_lake_query::Engine, sql: &str) {
+    let err = engine.collect(sql).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dss_lake_query::QueryError::Internal(_) | dss_lake_query::QueryError::BadQuery(_)
+        ),
+        "{sql}: {err:?}"
+    );
 }
